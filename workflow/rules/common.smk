@@ -1,0 +1,53 @@
+# Everything that is not a rule: config validation, input functions, constants.
+import math
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+from mnist_cnn import ZENODO_FILES  # noqa: E402
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+N_FEATURES = math.prod(config["model"]["input_shape"])
+NUM_CLASSES = config["data"]["num_classes"]
+DATA_DIR = config["data"]["dir"]
+
+
+wildcard_constraints:
+    split="train|test",
+
+
+def data_file(name):
+    """A TSV from data.dir (plain or gzipped) if set, else the downloaded copy."""
+    if not DATA_DIR:
+        return f"results/data/{name}"
+    for candidate in (Path(DATA_DIR) / name, Path(DATA_DIR) / f"{name}.gz"):
+        if candidate.exists():
+            return str(candidate)
+    raise WorkflowError(f"data.dir: {DATA_DIR} holds neither {name} nor {name}.gz")
+
+
+def known_md5(wildcards, input):
+    """Checksums from data.md5 for this split's files; downloads were checked already."""
+    return {
+        Path(path).name: config["data"]["md5"][Path(path).name]
+        for path in input
+        if DATA_DIR and Path(path).name in config["data"]["md5"]
+    }
+
+
+def model_json_input(wildcards):
+    return config["model"]["config_json"] or []
+
+
+def final_outputs():
+    return [
+        "results/model/train_metrics.tsv",
+        "results/predictions.tsv",
+        "results/confusion_matrix.png",
+        "results/classification_report.tsv",
+    ]

@@ -1,0 +1,45 @@
+localrules:
+    download,
+
+
+rule download:
+    output:
+        expand("results/data/{name}", name=ZENODO_FILES),
+    log:
+        "logs/download.log",
+    benchmark:
+        "benchmarks/download.tsv"
+    params:
+        zenodo=config["zenodo"],
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=60,
+    conda:
+        "../../envs/download.yaml"
+    script:
+        "../scripts/download.py"
+
+
+rule check_data:
+    input:
+        images=lambda wildcards: data_file(f"X_{wildcards.split}.tsv"),
+        labels=lambda wildcards: data_file(f"y_{wildcards.split}.tsv"),
+    output:
+        "results/data/{split}.npz",
+    log:
+        "logs/check_data_{split}.log",
+    benchmark:
+        "benchmarks/check_data_{split}.tsv"
+    params:
+        n_features=N_FEATURES,
+        num_classes=NUM_CLASSES,
+        md5=known_md5,
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/check_data.py"

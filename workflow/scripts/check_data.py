@@ -1,0 +1,18 @@
+"""Rule check_data: parse and check one split's TSVs once, keep them as a compact .npz."""
+
+import logging
+from pathlib import Path
+
+from mnist_cnn import rule
+
+rule.start(snakemake)
+from mnist_cnn.data import check_md5, read_split, save_split  # noqa: E402
+
+for path in map(Path, snakemake.input):
+    if path.name in snakemake.params.md5:
+        check_md5(path, snakemake.params.md5[path.name])
+images, labels = read_split(
+    snakemake.input.images, snakemake.input.labels, snakemake.params.n_features, snakemake.params.num_classes
+)
+logging.info("%d images of %d values (%s); labels %s", *images.shape, images.dtype, sorted(set(labels.tolist())))
+save_split(snakemake.output[0], images, labels)

@@ -1,0 +1,19 @@
+"""Rule evaluate: confusion matrix plot and per-class precision, recall and F1 on the test set."""
+
+import logging
+
+from mnist_cnn import rule
+
+rule.start(snakemake)
+import pandas as pd  # noqa: E402
+
+from mnist_cnn.data import load_split  # noqa: E402
+from mnist_cnn.evaluation import check_same_length, plot_confusion_matrix, predicted_classes, report_table  # noqa: E402
+
+_, y_true = load_split(snakemake.input.data)
+y_pred = predicted_classes(pd.read_csv(snakemake.input.predictions, sep="\t"))
+check_same_length(y_true, y_pred, snakemake.input.predictions)
+table = report_table(y_true, y_pred, snakemake.params.num_classes)
+logging.info("classification report:\n%s", table.to_string())
+table.to_csv(snakemake.output.report, sep="\t", float_format="%.4f")
+plot_confusion_matrix(y_true, y_pred, snakemake.params.num_classes, snakemake.output.confusion_matrix)

@@ -1,0 +1,10 @@
+"""Shared logic of the CNN-on-MNIST workflow: the rule scripts and the tests import it."""
+
+ZENODO_FILES = ("X_train.tsv", "y_train.tsv", "X_test.tsv", "y_test.tsv")
+
+
+class InputError(Exception):
+    """Bad input: the message names the file (and line) and what was expected.
+
+    Not a ValueError on purpose: pooch retries downloads on ValueError.
+    """

@@ -1,0 +1,141 @@
+"""Read and check the tutorial's data: X_*.tsv (pixels) and y_*.tsv (labels), plain or gzipped.
+
+pandas parses a well-formed file quickly; only when it finds something wrong is the file
+scanned line by line, to name the first bad line and column.
+"""
+
+import gzip
+import hashlib
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mnist_cnn import InputError
+
+PIXEL_MAX = 255
+
+
+def open_text(path: Path):
+    return gzip.open(path, "rt") if path.suffix == ".gz" else open(path)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        return not math.isnan(float(cell))
+    except ValueError:
+        return False
+
+
+def has_header(path: Path) -> bool:
+    """A first row none of whose cells is a number is a header (column names)."""
+    with open_text(path) as lines:
+        first = lines.readline().rstrip("\r\n")
+    return bool(first.strip()) and not any(_is_number(cell) for cell in first.split("\t"))
+
+
+def _first_bad_line(path: Path, n_values: int, what: str, header: bool) -> InputError | None:
+    """Find the first row that is not ``n_values`` tab-separated numbers."""
+    expected = f"{n_values} tab-separated {what}"
+    with open_text(path) as lines:
+        for lineno, line in enumerate(lines, start=1):
+            if header and lineno == 1:
+                continue
+            cells = line.rstrip("\r\n").split("\t")
+            where = f"{path.name}, line {lineno}"
+            if not line.strip():
+                return InputError(f"{where}: expected {expected}, found an empty line")
+            if len(cells) != n_values:
+                return InputError(f"{where}: expected {expected}, found {len(cells)} values")
+            for column, cell in enumerate(cells, start=1):
+                if not cell.strip():
+                    return InputError(f"{where}, column {column}: expected a number, found an empty cell")
+                if not _is_number(cell):
+                    return InputError(f"{where}, column {column}: expected a number, found {cell!r}")
+    return None
+
+
+def read_table(path: Path, n_values: int, what: str, dtype) -> tuple[np.ndarray, bool]:
+    """Parse ``path`` as rows of ``n_values`` numbers; return them and whether it had a header."""
+    path = Path(path)
+    header = has_header(path)
+    try:
+        frame = pd.read_csv(
+            path, sep="\t", header=None, skiprows=int(header), dtype=dtype, skip_blank_lines=False
+        )
+    except pd.errors.EmptyDataError:
+        found = "a header row and no data" if header else "nothing"
+        raise InputError(f"{path.name} is empty: expected rows of {n_values} tab-separated {what}, found {found}") from None
+    except (ValueError, pd.errors.ParserError) as error:
+        raise _first_bad_line(path, n_values, what, header) or InputError(f"{path.name}: {error}") from None
+    values = frame.to_numpy()
+    if frame.shape[1] != n_values or np.isnan(values).any():
+        raise _first_bad_line(path, n_values, what, header) or InputError(
+            f"{path.name}: expected {n_values} tab-separated {what} per row"
+        )
+    return values, header
+
+
+def _bad_cell(values: np.ndarray, bad: np.ndarray, path: Path, header: bool, expected: str) -> InputError:
+    row, column = divmod(int(np.flatnonzero(bad)[0]), values.shape[1])
+    where = f"{path.name}, line {row + 1 + header}"
+    if values.shape[1] > 1:
+        where += f", column {column + 1}"
+    return InputError(f"{where}: expected {expected}, found {values[row, column]:g}")
+
+
+def read_pixels(path: Path, n_features: int) -> np.ndarray:
+    """Images, one per row: uint8 where every pixel is a whole number, else float32."""
+    path = Path(path)
+    pixels, header = read_table(path, n_features, "pixel values", np.float32)
+    bad = (pixels < 0) | (pixels > PIXEL_MAX)
+    if bad.any():
+        raise _bad_cell(pixels, bad, path, header, f"a pixel value 0..{PIXEL_MAX}")
+    return pixels.astype(np.uint8) if np.array_equal(pixels, np.round(pixels)) else pixels
+
+
+def read_labels(path: Path, num_classes: int) -> np.ndarray:
+    """Class labels 0..num_classes-1, one per row; ``3`` and ``3.0`` are both label 3."""
+    path = Path(path)
+    labels, header = read_table(path, 1, "class label", np.float64)
+    bad = (labels != np.round(labels)) | (labels < 0) | (labels >= num_classes)
+    if bad.any():
+        raise _bad_cell(labels, bad, path, header, f"an integer class label 0..{num_classes - 1}")
+    return labels[:, 0].astype(np.int64)
+
+
+def read_split(x_path: Path, y_path: Path, n_features: int, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """The images and labels of one split, checked to belong together."""
+    x_path, y_path = Path(x_path), Path(y_path)
+    images = read_pixels(x_path, n_features)
+    labels = read_labels(y_path, num_classes)
+    if len(images) != len(labels):
+        raise InputError(
+            f"{x_path.name} has {len(images)} rows but {y_path.name} has {len(labels)}: "
+            "expected one label per image"
+        )
+    return images, labels
+
+
+def md5sum(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_md5(path: Path, expected: str) -> None:
+    found = md5sum(path)
+    if found != expected.lower().removeprefix("md5:"):
+        raise InputError(f"{Path(path).name}: md5 is {found} but expected {expected} (data.md5 in the config)")
+
+
+def save_split(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
+    np.savez(path, images=images, labels=labels)
+
+
+def load_split(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    with np.load(path) as split:
+        return split["images"], split["labels"]

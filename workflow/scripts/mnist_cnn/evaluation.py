@@ -1,0 +1,55 @@
+"""Confusion matrix plot and per-class scores, as Galaxy's ml_visualization_ex shows them."""
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: rules run without a display
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.metrics import ConfusionMatrixDisplay, classification_report  # noqa: E402
+
+from mnist_cnn import InputError  # noqa: E402
+
+
+def predicted_classes(predictions: pd.DataFrame) -> np.ndarray:
+    """The class of each row of predictions.tsv: its Predicted column, or the likeliest class."""
+    if "Predicted" in predictions.columns:
+        return predictions["Predicted"].to_numpy()
+    return predictions.to_numpy().argmax(axis=1)
+
+
+def check_same_length(y_true: np.ndarray, y_pred: np.ndarray, pred_source: str) -> None:
+    if len(y_true) != len(y_pred):
+        raise InputError(f"{pred_source} has {len(y_pred)} predictions but y_test has {len(y_true)} labels")
+
+
+def report_table(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> pd.DataFrame:
+    """Precision, recall, F1 and support per class, then accuracy, macro and weighted averages.
+
+    The accuracy row holds the accuracy in f1-score and the number of images in support, as
+    scikit-learn's printed report shows it.
+    """
+    report = classification_report(
+        y_true, y_pred, labels=list(range(num_classes)), output_dict=True, zero_division=0
+    )
+    accuracy = report.pop("accuracy", float(np.mean(y_true == y_pred)))
+    table = pd.DataFrame(report).T
+    table.loc["accuracy"] = [np.nan, np.nan, accuracy, len(y_true)]
+    table = table.loc[[str(c) for c in range(num_classes)] + ["accuracy", "macro avg", "weighted avg"]]
+    table["support"] = table["support"].astype(int)
+    table.index.name = "class"
+    return table
+
+
+def plot_confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int, path) -> None:
+    """Counts in every cell, a colour bar, both axes labelled, the accuracy in the title."""
+    fig, ax = plt.subplots(figsize=(8, 7), layout="constrained")
+    ConfusionMatrixDisplay.from_predictions(
+        y_true, y_pred, labels=list(range(num_classes)), cmap="Blues", colorbar=True, ax=ax
+    )
+    ax.set_xlabel("Predicted class labels")
+    ax.set_ylabel("True class labels")
+    ax.set_title(f"Confusion matrix: {len(y_true)} test images, accuracy {np.mean(y_true == y_pred):.4f}")
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)

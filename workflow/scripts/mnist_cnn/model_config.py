@@ -1,0 +1,111 @@
+"""Keras model configuration, as Galaxy's keras_model_config: a layer list in, model JSON out.
+
+A model JSON a user brings (``model.config_json``) may come from Keras 3 ``to_json()`` or
+from Galaxy's Keras 2 tools (``keras_version`` 2.x, first layer with ``batch_input_shape``).
+"""
+
+import copy
+import difflib
+import inspect
+import json
+import math
+from pathlib import Path
+
+import keras
+from keras.src.legacy.saving import saving_utils
+
+from mnist_cnn import InputError
+
+
+def _layer_class(position: int, name: str) -> type:
+    cls = getattr(keras.layers, name, None)
+    if not (inspect.isclass(cls) and issubclass(cls, keras.layers.Layer)):
+        known = [n for n in dir(keras.layers) if inspect.isclass(getattr(keras.layers, n))]
+        hint = difflib.get_close_matches(name, known, n=3)
+        raise InputError(
+            f"model.layers[{position}]: unknown Keras layer {name!r}"
+            + (f"; did you mean {' or '.join(hint)}?" if hint else "; expected a class of keras.layers")
+        )
+    return cls
+
+
+def _accepted_arguments(cls: type) -> set[str]:
+    names = set()
+    for klass in cls.__mro__:
+        if klass is object:
+            break
+        names |= set(inspect.signature(klass.__init__).parameters) - {"self", "args", "kwargs"}
+    return names | {"input_shape", "input_dim"}
+
+
+def make_layer(position: int, name: str, args: dict) -> keras.layers.Layer:
+    """One layer from its class name and arguments; errors name the position and the argument."""
+    cls = _layer_class(position, name)
+    accepted = _accepted_arguments(cls)
+    for arg in args:
+        if arg not in accepted:
+            hint = difflib.get_close_matches(arg, accepted, n=1)
+            raise InputError(
+                f"model.layers[{position}] ({name}): unknown argument {arg!r}"
+                + (f"; did you mean {hint[0]!r}?" if hint else "")
+            )
+    try:
+        return cls(**args)
+    except Exception as error:  # Keras raises ValueError, TypeError, KeyError... for bad values
+        raise InputError(f"model.layers[{position}] ({name}) with arguments {args}: {error}") from None
+
+
+def build_model(input_shape: list[int], layers: list[dict], name: str = "sequential") -> keras.Sequential:
+    """A Sequential model from ``[{"type": "Conv2D", "args": {...}}, ...]``, built layer by layer."""
+    model = keras.Sequential([keras.Input(shape=tuple(input_shape))], name=name)
+    for position, spec in enumerate(layers):
+        layer = make_layer(position, spec["type"], spec.get("args") or {})
+        try:
+            model.add(layer)
+        except Exception as error:
+            raise InputError(
+                f"model.layers[{position}] ({spec['type']}) does not fit the output of the layer before it: {error}"
+            ) from None
+    return model
+
+
+def _keras2_to_keras3(config: dict) -> dict:
+    """Move Keras 2's ``batch_input_shape`` into an InputLayer, which Keras 3 expects."""
+    config = copy.deepcopy(config)
+    layers = config["config"]["layers"] if isinstance(config["config"], dict) else config["config"]
+    first = layers[0]["config"]
+    if layers[0]["class_name"] == "InputLayer":
+        first["batch_shape"] = first.pop("batch_input_shape")
+    elif "batch_input_shape" in first:
+        shape = first.pop("batch_input_shape")
+        layers.insert(0, {"class_name": "InputLayer", "config": {"batch_shape": shape, "name": "input"}})
+    for layer in layers[1:]:
+        layer["config"].pop("batch_input_shape", None)
+    if not isinstance(config["config"], dict):
+        config["config"] = {"name": "sequential", "layers": layers}
+    return config
+
+
+def load_model_json(path: Path) -> keras.Model:
+    """A model from a Keras 3 or Keras 2 JSON file."""
+    path = Path(path)
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise InputError(f"{path}: cannot be read as a Keras model JSON: {error}") from None
+    try:
+        if str(config.get("keras_version", "3")).startswith(("1.", "2.")):
+            return saving_utils.model_from_config(_keras2_to_keras3(config))
+        return keras.models.model_from_json(json.dumps(config))
+    except Exception as error:
+        raise InputError(f"{path}: not a model JSON that Keras {keras.__version__} can load: {error}") from None
+
+
+def check_input_features(model: keras.Model, n_features: int, source: str) -> None:
+    """The model must take rows of ``n_features`` values, as the data has."""
+    shape = model.input_shape[1:]
+    if None in shape or math.prod(shape) != n_features:
+        raise InputError(
+            f"{source}: the model's input shape is {tuple(shape)}, "
+            f"expected {n_features} values per image (model.input_shape in the config)"
+        )

@@ -1,0 +1,23 @@
+"""Predictions on X_test, written as Galaxy's model_prediction writes them."""
+
+import numpy as np
+import pandas as pd
+
+METHODS = ("predict", "predict_proba")
+
+
+def model_inputs(model, images: np.ndarray) -> np.ndarray:
+    """Unscaled pixels as float32, shaped as the model's input (rows of 784 by default)."""
+    return images.reshape(len(images), *model.input_shape[1:]).astype(np.float32)
+
+
+def predict(model, images: np.ndarray, method: str, batch_size: int) -> pd.DataFrame:
+    """``predict``: one column ``Predicted`` (the class); ``predict_proba``: a column per class."""
+    probabilities = model.predict(model_inputs(model, images), batch_size=batch_size, verbose=0)
+    if method == "predict_proba":
+        return pd.DataFrame(probabilities, columns=[str(c) for c in range(probabilities.shape[1])])
+    return pd.DataFrame({"Predicted": probabilities.argmax(axis=1)})
+
+
+def write_predictions(predictions: pd.DataFrame, path) -> None:
+    predictions.to_csv(path, sep="\t", index=False, float_format="%.6g")

@@ -1,0 +1,37 @@
+"""What every rule script does first: send stderr to the rule's log, report bad input briefly."""
+
+import logging
+import os
+import sys
+
+from mnist_cnn import InputError
+
+
+def start(snakemake) -> None:
+    """Send everything written to stderr from now on to the rule's log file.
+
+    File descriptor 2 itself is redirected, so TensorFlow's C++ messages land in the log too.
+    An InputError is a user's mistake, not a bug: it ends the job with its one-line message,
+    in the log and in the terminal, without a traceback.
+    """
+    terminal = os.fdopen(os.dup(2), "w")
+    log = open(snakemake.log[0], "w")
+    sys.stderr.flush()
+    os.dup2(log.fileno(), 2)
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+    def report(kind, error, traceback):
+        if not issubclass(kind, InputError):
+            return sys.__excepthook__(kind, error, traceback)
+        logging.error("%s", error)
+        print(f"Error in rule {snakemake.rule}: {error}", file=terminal, flush=True)
+
+    sys.excepthook = report
+
+
+def use_threads(threads: int) -> None:
+    """TensorFlow's thread pools sized to the rule's ``threads`` (call before any TF work)."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)

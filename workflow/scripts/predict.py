@@ -1,0 +1,15 @@
+"""Rule predict: the trained model applied to X_test, as Galaxy's model_prediction writes it."""
+
+from mnist_cnn import rule
+
+rule.start(snakemake)
+import keras  # noqa: E402
+
+from mnist_cnn.data import load_split  # noqa: E402
+from mnist_cnn.prediction import predict, write_predictions  # noqa: E402
+
+rule.use_threads(snakemake.threads)
+
+images, _ = load_split(snakemake.input.data)
+model = keras.models.load_model(snakemake.input.model)
+write_predictions(predict(model, images, snakemake.params.method, snakemake.params.batch_size), snakemake.output[0])

@@ -1,0 +1,23 @@
+"""Rule train: holdout split, fit, scores on the holdout; saves the model and its weights."""
+
+import json
+import logging
+from pathlib import Path
+
+from mnist_cnn import rule
+
+rule.start(snakemake)
+from mnist_cnn.data import load_split  # noqa: E402
+from mnist_cnn.model_config import load_model_json  # noqa: E402
+from mnist_cnn.training import save_weights_h5, train, write_scores  # noqa: E402
+
+rule.use_threads(snakemake.threads)
+images, labels = load_split(snakemake.input.data)
+model = load_model_json(snakemake.input.model_config)
+builder = json.loads(Path(snakemake.input.builder).read_text())
+history, scores = train(model, builder, images, labels, snakemake.params.holdout, snakemake.params.num_classes)
+logging.info("holdout scores: %s", scores)
+model.save(snakemake.output.model)
+save_weights_h5(model, snakemake.output.weights)
+history.to_csv(snakemake.output.history, sep="\t", index=False, float_format="%.6g")
+write_scores(scores, snakemake.output.metrics)
