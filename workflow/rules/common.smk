@@ -3,14 +3,28 @@ import math
 import sys
 from pathlib import Path
 
+from jsonschema import ValidationError
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
-from mnist_cnn import ZENODO_FILES  # noqa: E402
+from mnist_cnn import ZENODO_FILES
 
 
-validate(config, schema="../schemas/config.schema.yaml")
+def validate_config():
+    """Check config against the schema (filling in defaults); one line per bad value."""
+    try:
+        validate(config, schema="../schemas/config.schema.yaml")
+    except WorkflowError as error:
+        bad = error.__cause__ or error.__context__
+        if not isinstance(bad, ValidationError):
+            raise
+        where = ".".join(map(str, bad.absolute_path)) or "the top level"
+        expected = bad.schema.get("description", "")
+        raise WorkflowError(f"Invalid config at {where}: {bad.message}. {expected}".strip()) from None
+
+
+validate_config()
 
 N_FEATURES = math.prod(config["model"]["input_shape"])
 NUM_CLASSES = config["data"]["num_classes"]

@@ -9,14 +9,14 @@ rule download:
         "logs/download.log",
     benchmark:
         "benchmarks/download.tsv"
-    params:
-        zenodo=config["zenodo"],
+    conda:
+        "../../envs/download.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=60,
-    conda:
-        "../../envs/download.yaml"
+    params:
+        zenodo=config["zenodo"],
     script:
         "../scripts/download.py"
 
@@ -31,15 +31,15 @@ rule check_data:
         "logs/check_data_{split}.log",
     benchmark:
         "benchmarks/check_data_{split}.tsv"
-    params:
-        n_features=N_FEATURES,
-        num_classes=NUM_CLASSES,
-        md5=known_md5,
+    conda:
+        "../../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=1500,
         runtime=10,
-    conda:
-        "../../envs/data.yaml"
+    params:
+        n_features=N_FEATURES,
+        num_classes=NUM_CLASSES,
+        md5=known_md5,
     script:
         "../scripts/check_data.py"

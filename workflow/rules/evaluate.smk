@@ -17,13 +17,13 @@ rule evaluate:
         "logs/evaluate.log",
     benchmark:
         "benchmarks/evaluate.tsv"
-    params:
-        num_classes=NUM_CLASSES,
+    conda:
+        "../../envs/evaluate.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/evaluate.yaml"
+    params:
+        num_classes=NUM_CLASSES,
     script:
         "../scripts/evaluate.py"

@@ -7,16 +7,16 @@ rule model_config:
         "logs/model_config.log",
     benchmark:
         "benchmarks/model_config.tsv"
-    params:
-        input_shape=config["model"]["input_shape"],
-        layers=config["model"]["layers"],
-        n_features=N_FEATURES,
+    conda:
+        "../../envs/keras.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/keras.yaml"
+    params:
+        input_shape=config["model"]["input_shape"],
+        layers=config["model"]["layers"],
+        n_features=N_FEATURES,
     script:
         "../scripts/model_config.py"
 
@@ -28,16 +28,16 @@ rule model_builder:
         "logs/model_builder.log",
     benchmark:
         "benchmarks/model_builder.tsv"
-    params:
-        compile=config["compile"],
-        fit=config["fit"],
-        random_seed=config["random_seed"],
+    conda:
+        "../../envs/keras.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/keras.yaml"
+    params:
+        compile=config["compile"],
+        fit=config["fit"],
+        random_seed=config["random_seed"],
     script:
         "../scripts/model_builder.py"
 
@@ -56,15 +56,15 @@ rule train:
         "logs/train.log",
     benchmark:
         "benchmarks/train.tsv"
-    params:
-        holdout=config["holdout"],
-        num_classes=NUM_CLASSES,
+    conda:
+        "../../envs/keras.yaml"
     threads: config["threads"]["train"]
     resources:
         mem_mb=3000,
         runtime=120,
-    conda:
-        "../../envs/keras.yaml"
+    params:
+        holdout=config["holdout"],
+        num_classes=NUM_CLASSES,
     script:
         "../scripts/train.py"
 
@@ -79,14 +79,14 @@ rule predict:
         "logs/predict.log",
     benchmark:
         "benchmarks/predict.tsv"
-    params:
-        method=config["predict"]["method"],
-        batch_size=config["fit"]["batch_size"],
+    conda:
+        "../../envs/keras.yaml"
     threads: config["threads"]["predict"]
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        "../../envs/keras.yaml"
+    params:
+        method=config["predict"]["method"],
+        batch_size=config["fit"]["batch_size"],
     script:
         "../scripts/predict.py"

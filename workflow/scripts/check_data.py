@@ -14,5 +14,7 @@ for path in map(Path, snakemake.input):
 images, labels = read_split(
     snakemake.input.images, snakemake.input.labels, snakemake.params.n_features, snakemake.params.num_classes
 )
-logging.info("%d images of %d values (%s); labels %s", *images.shape, images.dtype, sorted(set(labels.tolist())))
+logging.info(
+    "%d images of %d values (%s); labels %s", *images.shape, images.dtype, sorted(set(labels.tolist()))
+)
 save_split(snakemake.output[0], images, labels)

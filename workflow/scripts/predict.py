@@ -12,4 +12,6 @@ rule.use_threads(snakemake.threads)
 
 images, _ = load_split(snakemake.input.data)
 model = keras.models.load_model(snakemake.input.model)
-write_predictions(predict(model, images, snakemake.params.method, snakemake.params.batch_size), snakemake.output[0])
+write_predictions(
+    predict(model, images, snakemake.params.method, snakemake.params.batch_size), snakemake.output[0]
+)

@@ -15,7 +15,9 @@ rule.use_threads(snakemake.threads)
 images, labels = load_split(snakemake.input.data)
 model = load_model_json(snakemake.input.model_config)
 builder = json.loads(Path(snakemake.input.builder).read_text())
-history, scores = train(model, builder, images, labels, snakemake.params.holdout, snakemake.params.num_classes)
+history, scores = train(
+    model, builder, images, labels, snakemake.params.holdout, snakemake.params.num_classes
+)
 logging.info("holdout scores: %s", scores)
 model.save(snakemake.output.model)
 save_weights_h5(model, snakemake.output.weights)

@@ -66,7 +66,9 @@ def read_table(path: Path, n_values: int, what: str, dtype) -> tuple[np.ndarray,
         )
     except pd.errors.EmptyDataError:
         found = "a header row and no data" if header else "nothing"
-        raise InputError(f"{path.name} is empty: expected rows of {n_values} tab-separated {what}, found {found}") from None
+        raise InputError(
+            f"{path.name} is empty: expected rows of {n_values} tab-separated {what}, found {found}"
+        ) from None
     except (ValueError, pd.errors.ParserError) as error:
         raise _first_bad_line(path, n_values, what, header) or InputError(f"{path.name}: {error}") from None
     values = frame.to_numpy()
@@ -105,7 +107,9 @@ def read_labels(path: Path, num_classes: int) -> np.ndarray:
     return labels[:, 0].astype(np.int64)
 
 
-def read_split(x_path: Path, y_path: Path, n_features: int, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+def read_split(
+    x_path: Path, y_path: Path, n_features: int, num_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The images and labels of one split, checked to belong together."""
     x_path, y_path = Path(x_path), Path(y_path)
     images = read_pixels(x_path, n_features)
@@ -129,7 +133,9 @@ def md5sum(path: Path) -> str:
 def check_md5(path: Path, expected: str) -> None:
     found = md5sum(path)
     if found != expected.lower().removeprefix("md5:"):
-        raise InputError(f"{Path(path).name}: md5 is {found} but expected {expected} (data.md5 in the config)")
+        raise InputError(
+            f"{Path(path).name}: md5 is {found} but expected {expected} (data.md5 in the config)"
+        )
 
 
 def save_split(path: Path, images: np.ndarray, labels: np.ndarray) -> None:

@@ -53,7 +53,9 @@ def write_tsv(path: Path, rows: np.ndarray) -> None:
     Path(path).write_bytes(data)
 
 
-def write_zenodo_tsvs(idx_dir: Path, out_dir: Path, per_class: dict[str, int | None], suffix: str = ".tsv") -> None:
+def write_zenodo_tsvs(
+    idx_dir: Path, out_dir: Path, per_class: dict[str, int | None], suffix: str = ".tsv"
+) -> None:
     """Write X_/y_ train/test TSVs; ``per_class[split]`` None keeps every row."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -3,53 +3,52 @@
 The JSON spells out every value that training will use, Keras' defaults included.
 """
 
-import difflib
 import inspect
 
 import keras
 
 from mnist_cnn import InputError
+from mnist_cnn.model_config import check_arguments
 
 CALLBACKS = ("EarlyStopping", "ReduceLROnPlateau", "TerminateOnNaN")
 
 
-def _instantiate(where: str, cls: type, args: dict):
+def _checked_args(where: str, cls: type, args: dict) -> dict:
+    """Make ``cls(**args)`` to check the arguments; return them with every default filled in."""
+    check_arguments(where, cls, args)
     try:
-        return cls(**args)
-    except TypeError as error:
-        accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "kwargs"}
-        unknown = sorted(set(args) - accepted)
-        if unknown:
-            hint = difflib.get_close_matches(unknown[0], accepted, n=1)
-            raise InputError(
-                f"{where}: unknown argument {unknown[0]!r}"
-                + (f"; did you mean {hint[0]!r}?" if hint else f"; expected one of {', '.join(sorted(accepted))}")
-            ) from None
-        raise InputError(f"{where}: {error}") from None
+        cls(**args)
     except Exception as error:
         raise InputError(f"{where}: {error}") from None
+    bound = inspect.signature(cls).bind_partial(**args)
+    bound.apply_defaults()
+    return {name: value for name, value in bound.arguments.items() if name != "kwargs"}
 
 
-def optimizer(spec: dict) -> keras.optimizers.Optimizer:
+def optimizer_config(spec: dict) -> dict:
     name = spec["type"]
     cls = getattr(keras.optimizers, name, None)
     if not (inspect.isclass(cls) and issubclass(cls, keras.optimizers.Optimizer)) or name == "Optimizer":
-        known = [n for n in dir(keras.optimizers) if n[0].isupper() and n not in ("Optimizer", "LossScaleOptimizer")]
-        raise InputError(f"compile.optimizer.type: unknown Keras optimizer {name!r}; expected one of {', '.join(known)}")
-    return _instantiate(f"compile.optimizer ({name})", cls, spec.get("args") or {})
+        known = [
+            n
+            for n in dir(keras.optimizers)
+            if n[0].isupper() and n not in ("Optimizer", "LossScaleOptimizer")
+        ]
+        raise InputError(
+            f"compile.optimizer.type: unknown Keras optimizer {name!r}; expected one of {', '.join(known)}"
+        )
+    return {"type": name, "args": _checked_args(f"compile.optimizer ({name})", cls, spec.get("args") or {})}
 
 
 def callback_config(position: int, spec: dict) -> dict:
-    """A callback checked by making it, with every argument it will get (defaults too)."""
     name = spec["type"]
     if name not in CALLBACKS:
         raise InputError(f"fit.callbacks[{position}].type: {name!r} is not one of {', '.join(CALLBACKS)}")
     cls = getattr(keras.callbacks, name)
-    args = spec.get("args") or {}
-    _instantiate(f"fit.callbacks[{position}] ({name})", cls, args)
-    bound = inspect.signature(cls).bind(**args)
-    bound.apply_defaults()
-    return {"type": name, "args": dict(bound.arguments)}
+    return {
+        "type": name,
+        "args": _checked_args(f"fit.callbacks[{position}] ({name})", cls, spec.get("args") or {}),
+    }
 
 
 def _check_name(where: str, getter, name: str) -> None:
@@ -68,7 +67,7 @@ def builder_config(compile_settings: dict, fit: dict, random_seed: int) -> dict:
     return {
         "compile": {
             "loss": compile_settings["loss"],
-            "optimizer": keras.optimizers.serialize(optimizer(compile_settings["optimizer"])),
+            "optimizer": optimizer_config(compile_settings["optimizer"]),
             "metrics": list(compile_settings["metrics"]),
         },
         "fit": {
@@ -85,7 +84,7 @@ def compile_model(model: keras.Model, builder: dict) -> None:
     settings = builder["compile"]
     model.compile(
         loss=settings["loss"],
-        optimizer=keras.optimizers.deserialize(settings["optimizer"]),
+        optimizer=getattr(keras.optimizers, settings["optimizer"]["type"])(**settings["optimizer"]["args"]),
         metrics=settings["metrics"],
     )
 

@@ -29,26 +29,31 @@ def _layer_class(position: int, name: str) -> type:
     return cls
 
 
-def _accepted_arguments(cls: type) -> set[str]:
-    names = set()
+def accepted_arguments(cls: type) -> set[str]:
+    """Keyword arguments of ``cls``, including those its **kwargs pass on to its base classes."""
+    names = {"input_shape", "input_dim"} if issubclass(cls, keras.layers.Layer) else set()
     for klass in cls.__mro__:
         if klass is object:
             break
         names |= set(inspect.signature(klass.__init__).parameters) - {"self", "args", "kwargs"}
-    return names | {"input_shape", "input_dim"}
+    return names
+
+
+def check_arguments(where: str, cls: type, args: dict) -> None:
+    """Name the first argument ``cls`` does not take, with the closest one it does."""
+    accepted = accepted_arguments(cls)
+    for arg in args:
+        if arg not in accepted:
+            hint = difflib.get_close_matches(arg, accepted, n=1)
+            raise InputError(
+                f"{where}: unknown argument {arg!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+            )
 
 
 def make_layer(position: int, name: str, args: dict) -> keras.layers.Layer:
     """One layer from its class name and arguments; errors name the position and the argument."""
     cls = _layer_class(position, name)
-    accepted = _accepted_arguments(cls)
-    for arg in args:
-        if arg not in accepted:
-            hint = difflib.get_close_matches(arg, accepted, n=1)
-            raise InputError(
-                f"model.layers[{position}] ({name}): unknown argument {arg!r}"
-                + (f"; did you mean {hint[0]!r}?" if hint else "")
-            )
+    check_arguments(f"model.layers[{position}] ({name})", cls, args)
     try:
         return cls(**args)
     except Exception as error:  # Keras raises ValueError, TypeError, KeyError... for bad values
@@ -64,7 +69,8 @@ def build_model(input_shape: list[int], layers: list[dict], name: str = "sequent
             model.add(layer)
         except Exception as error:
             raise InputError(
-                f"model.layers[{position}] ({spec['type']}) does not fit the output of the layer before it: {error}"
+                f"model.layers[{position}] ({spec['type']}) does not fit the output "
+                f"of the layer before it: {error}"
             ) from None
     return model
 
@@ -98,7 +104,9 @@ def load_model_json(path: Path) -> keras.Model:
             return saving_utils.model_from_config(_keras2_to_keras3(config))
         return keras.models.model_from_json(json.dumps(config))
     except Exception as error:
-        raise InputError(f"{path}: not a model JSON that Keras {keras.__version__} can load: {error}") from None
+        raise InputError(
+            f"{path}: not a model JSON that Keras {keras.__version__} can load: {error}"
+        ) from None
 
 
 def check_input_features(model: keras.Model, n_features: int, source: str) -> None:

@@ -47,7 +47,11 @@ def train(
     y_train, y_hold = targets(y_train, loss, num_classes), targets(y_hold, loss, num_classes)
     compile_model(model, builder)
     fit = builder["fit"]
-    validation = {"validation_split": fit["validation_split"]} if fit["validation_split"] else {"validation_data": (x_hold, y_hold)}
+    validation = (
+        {"validation_split": fit["validation_split"]}
+        if fit["validation_split"]
+        else {"validation_data": (x_hold, y_hold)}
+    )
     history = model.fit(
         x_train,
         y_train,

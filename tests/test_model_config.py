@@ -1,0 +1,118 @@
+"""model_config: Keras JSON from config.yaml's layer list, or from a JSON a user brings.
+
+tests/data/galaxy_keras_*_cnn.json are model JSONs in the form Galaxy's keras_model_config
+writes with Keras 2.3.1 (the tutorial's CNN) and Keras 2.10.0 (the Galaxy workflow's CNN).
+"""
+
+import json
+from pathlib import Path
+
+import keras
+import pytest
+import yaml
+
+from mnist_cnn import InputError
+from mnist_cnn.model_config import build_model, check_input_features, load_model_json
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data"
+
+
+def config(name="config.yaml"):
+    return yaml.safe_load((REPO / name).read_text())
+
+
+def test_tutorial_model_from_config_yaml():
+    model_config = config()["model"]
+    model = build_model(model_config["input_shape"], model_config["layers"])
+    assert model.count_params() == 30_634
+    assert [layer.__class__.__name__ for layer in model.layers] == [
+        "Reshape",
+        "Conv2D",
+        "MaxPooling2D",
+        "Conv2D",
+        "MaxPooling2D",
+        "Flatten",
+        "Dense",
+    ]
+    assert model.layers[1].padding == "same" and model.layers[3].padding == "valid"
+    assert model.output_shape == (None, 10)
+
+
+def test_json_round_trip_keeps_the_model(tmp_path):
+    model_config = config()["model"]
+    model = build_model(model_config["input_shape"], model_config["layers"])
+    (tmp_path / "model.json").write_text(model.to_json())
+    loaded = load_model_json(tmp_path / "model.json")
+    assert json.loads(loaded.to_json()) == json.loads(model.to_json())
+
+
+@pytest.mark.parametrize(
+    ("fixture", "params", "first_padding"),
+    [("galaxy_keras_2.3.1_cnn.json", 30_634, "same"), ("galaxy_keras_2.10.0_cnn.json", 27_114, "valid")],
+)
+def test_galaxy_keras2_json_loads(fixture, params, first_padding):
+    model = load_model_json(DATA / fixture)
+    assert model.input_shape == (None, 784)
+    assert model.count_params() == params
+    assert model.layers[1].padding == first_padding
+    check_input_features(model, 784, fixture)
+
+
+def test_unknown_layer_names_its_position_and_a_suggestion():
+    layers = [{"type": "Flatten"}, {"type": "Dense", "args": {"units": 10}}, {"type": "Conv2d", "args": {}}]
+    with pytest.raises(
+        InputError, match=r"model.layers\[2\]: unknown Keras layer 'Conv2d'; did you mean Conv2D"
+    ):
+        build_model([784], layers)
+
+
+def test_unknown_argument_names_layer_and_argument():
+    layers = [
+        {"type": "Reshape", "args": {"target_shape": [28, 28, 1]}},
+        {"type": "Conv2D", "args": {"filter": 8, "kernel_size": 3}},
+    ]
+    with pytest.raises(
+        InputError, match=r"model.layers\[1\] \(Conv2D\): unknown argument 'filter'; did you mean 'filters'\?"
+    ):
+        build_model([784], layers)
+
+
+def test_bad_argument_value_names_the_layer():
+    with pytest.raises(
+        InputError, match=r"model.layers\[0\] \(Dense\) with arguments .*'activation': 'relux'"
+    ):
+        build_model([784], [{"type": "Dense", "args": {"units": 10, "activation": "relux"}}])
+
+
+def test_layer_that_does_not_fit_names_its_position():
+    with pytest.raises(InputError, match=r"model.layers\[0\] \(Reshape\) does not fit"):
+        build_model([784], [{"type": "Reshape", "args": {"target_shape": [28, 27, 1]}}])
+
+
+def test_any_keras_layer_works():
+    layers = [
+        {"type": "Dense", "args": {"units": 32}},
+        {"type": "Dropout", "args": {"rate": 0.5}},
+        {"type": "BatchNormalization"},
+        {"type": "Dense", "args": {"units": 10, "activation": "softmax"}},
+    ]
+    model = build_model([784], layers)
+    assert isinstance(model.layers[2], keras.layers.BatchNormalization)
+
+
+def test_input_shape_must_match_the_data():
+    model = build_model([100], [{"type": "Dense", "args": {"units": 10}}])
+    with pytest.raises(
+        InputError, match=r"model.input_shape: the model's input shape is \(100,\), expected 784 values"
+    ):
+        check_input_features(model, 784, "model.input_shape")
+
+
+def test_unreadable_json_is_an_error(tmp_path):
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(InputError, match="bad.json: cannot be read as a Keras model JSON"):
+        load_model_json(tmp_path / "bad.json")
+    (tmp_path / "odd.json").write_text('{"class_name": "NoSuchModel", "config": {}}')
+    with pytest.raises(InputError, match="odd.json: not a model JSON that Keras"):
+        load_model_json(tmp_path / "odd.json")

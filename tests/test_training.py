@@ -1,0 +1,91 @@
+"""Training on a small stratified subset of the real digits: split, fit, save, determinism."""
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import yaml
+
+from mnist_cnn.data import read_split
+from mnist_cnn.model_builder import builder_config
+from mnist_cnn.model_config import build_model, load_model_json
+from mnist_cnn.prediction import predict
+from mnist_cnn.training import holdout_split, save_weights_h5, train
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
+HOLDOUT = CONFIG["holdout"]
+
+
+@pytest.fixture(scope="module")
+def train_split(tsv_dir):
+    return read_split(tsv_dir / "X_train.tsv", tsv_dir / "y_train.tsv", 784, 10)
+
+
+def tutorial_model():
+    return build_model(CONFIG["model"]["input_shape"], CONFIG["model"]["layers"])
+
+
+def builder(**fit):
+    return json.loads(
+        json.dumps(builder_config(CONFIG["compile"], {**CONFIG["fit"], **fit}, CONFIG["random_seed"]))
+    )
+
+
+def test_holdout_is_stratified_and_seeded(train_split):
+    images, labels = train_split
+    _, _, y_train, y_hold = holdout_split(images, labels, seed=0, **HOLDOUT)
+    assert len(y_hold) == 600 and len(y_train) == 2400
+    assert np.bincount(y_hold).tolist() == [60] * 10
+    again = holdout_split(images, labels, seed=0, **HOLDOUT)[3]
+    np.testing.assert_array_equal(y_hold, again)
+
+
+def test_training_learns_and_reports_history_and_scores(train_split, mnist_test):
+    model = tutorial_model()
+    history, scores = train(model, builder(epochs=3, batch_size=100), *train_split, HOLDOUT, 10)
+    assert history.columns.tolist() == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
+    assert history["epoch"].tolist() == [1, 2, 3]
+    assert set(scores) == {"loss", "accuracy"}
+    assert scores["accuracy"] == pytest.approx(history["val_accuracy"].iloc[-1])
+    assert scores["accuracy"] > 0.6  # chance is 0.1
+    images, labels = mnist_test
+    predicted = predict(model, images[:2000], "predict", 500)["Predicted"].to_numpy()
+    assert np.mean(predicted == labels[:2000]) > 0.6
+
+
+def test_same_seed_gives_identical_weights_and_predictions(train_split, mnist_test):
+    settings = builder(epochs=1, batch_size=200)
+    runs = []
+    for _ in range(2):
+        model = tutorial_model()
+        train(model, settings, *train_split, HOLDOUT, 10)
+        runs.append((model.get_weights(), predict(model, mnist_test[0][:1000], "predict_proba", 500)))
+    for first, second in zip(runs[0][0], runs[1][0], strict=True):
+        np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(runs[0][1].to_numpy(), runs[1][1].to_numpy())
+
+
+def test_saved_model_and_hdf5_weights_reload(train_split, mnist_test, tmp_path):
+    model = tutorial_model()
+    train(model, builder(epochs=1), *train_split, HOLDOUT, 10)
+    model.save(tmp_path / "model.keras")
+    save_weights_h5(model, tmp_path / "weights.h5")
+    (tmp_path / "model_config.json").write_text(model.to_json())
+    images = mnist_test[0][:500]
+    expected = predict(model, images, "predict_proba", 500)
+
+    reloaded = keras.models.load_model(tmp_path / "model.keras")
+    np.testing.assert_array_equal(predict(reloaded, images, "predict_proba", 500), expected)
+    rebuilt = load_model_json(tmp_path / "model_config.json")
+    rebuilt.load_weights(tmp_path / "weights.h5")
+    np.testing.assert_array_equal(predict(rebuilt, images, "predict_proba", 500), expected)
+
+
+def test_sparse_loss_takes_integer_labels(train_split):
+    compile_settings = {**CONFIG["compile"], "loss": "sparse_categorical_crossentropy"}
+    settings = json.loads(json.dumps(builder_config(compile_settings, {**CONFIG["fit"], "epochs": 1}, 0)))
+    _, scores = train(tutorial_model(), settings, *train_split, HOLDOUT, 10)
+    assert scores["accuracy"] > 0.2
