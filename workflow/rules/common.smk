@@ -63,5 +63,6 @@ def final_outputs():
         "results/model/train_metrics.tsv",
         "results/predictions.tsv",
         "results/confusion_matrix.png",
+        "results/confusion_matrix.tsv",
         "results/classification_report.tsv",
     ]

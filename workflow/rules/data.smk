@@ -16,7 +16,10 @@ rule download:
         mem_mb=500,
         runtime=60,
     params:
-        zenodo=config["zenodo"],
+        # retries, backoff and timeout are read from the config by the script: changing them
+        # must not trigger a new download
+        url=config["zenodo"]["url"],
+        record=config["zenodo"]["record"],
     script:
         "../scripts/download.py"
 

@@ -8,6 +8,11 @@ rule evaluate:
             caption="../report/confusion_matrix.rst",
             category="Evaluation",
         ),
+        confusion_table=report(
+            "results/confusion_matrix.tsv",
+            caption="../report/confusion_matrix.rst",
+            category="Evaluation",
+        ),
         report=report(
             "results/classification_report.tsv",
             caption="../report/classification_report.rst",

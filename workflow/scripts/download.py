@@ -8,10 +8,10 @@ rule.start(snakemake)
 from mnist_cnn.zenodo import download  # noqa: E402
 
 outputs = [Path(path) for path in snakemake.output]
-zenodo = snakemake.params.zenodo
+zenodo = snakemake.config["zenodo"]
 download(
-    zenodo["url"],
-    zenodo["record"],
+    snakemake.params.url,
+    snakemake.params.record,
     names=[path.name for path in outputs],
     dest_dir=outputs[0].parent,
     retries=zenodo["retries"],

@@ -8,7 +8,13 @@ rule.start(snakemake)
 import pandas as pd  # noqa: E402
 
 from mnist_cnn.data import load_split  # noqa: E402
-from mnist_cnn.evaluation import check_same_length, plot_confusion_matrix, predicted_classes, report_table  # noqa: E402
+from mnist_cnn.evaluation import (  # noqa: E402
+    check_same_length,
+    confusion_table,
+    plot_confusion_matrix,
+    predicted_classes,
+    report_table,
+)
 
 _, y_true = load_split(snakemake.input.data)
 y_pred = predicted_classes(pd.read_csv(snakemake.input.predictions, sep="\t"))
@@ -16,4 +22,6 @@ check_same_length(y_true, y_pred, snakemake.input.predictions)
 table = report_table(y_true, y_pred, snakemake.params.num_classes)
 logging.info("classification report:\n%s", table.to_string())
 table.to_csv(snakemake.output.report, sep="\t", float_format="%.4f")
-plot_confusion_matrix(y_true, y_pred, snakemake.params.num_classes, snakemake.output.confusion_matrix)
+confusion = confusion_table(y_true, y_pred, snakemake.params.num_classes)
+confusion.to_csv(snakemake.output.confusion_table, sep="\t")
+plot_confusion_matrix(confusion, snakemake.output.confusion_matrix)

@@ -7,7 +7,7 @@ matplotlib.use("Agg")  # headless: rules run without a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from sklearn.metrics import ConfusionMatrixDisplay, classification_report  # noqa: E402
+from sklearn.metrics import ConfusionMatrixDisplay, classification_report, confusion_matrix  # noqa: E402
 
 from mnist_cnn import InputError  # noqa: E402
 
@@ -42,14 +42,23 @@ def report_table(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> pd
     return table
 
 
-def plot_confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int, path) -> None:
+def confusion_table(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> pd.DataFrame:
+    """Counts of test images by true class (rows) and predicted class (columns)."""
+    classes = list(range(num_classes))
+    table = pd.DataFrame(confusion_matrix(y_true, y_pred, labels=classes), index=classes, columns=classes)
+    table.index.name = "true_class"
+    return table
+
+
+def plot_confusion_matrix(table: pd.DataFrame, path) -> None:
     """Counts in every cell, a colour bar, both axes labelled, the accuracy in the title."""
+    counts = table.to_numpy()
     fig, ax = plt.subplots(figsize=(8, 7), layout="constrained")
-    ConfusionMatrixDisplay.from_predictions(
-        y_true, y_pred, labels=list(range(num_classes)), cmap="Blues", colorbar=True, ax=ax
-    )
+    ConfusionMatrixDisplay(counts, display_labels=table.columns).plot(ax=ax, cmap="Blues", colorbar=True)
     ax.set_xlabel("Predicted class labels")
     ax.set_ylabel("True class labels")
-    ax.set_title(f"Confusion matrix: {len(y_true)} test images, accuracy {np.mean(y_true == y_pred):.4f}")
+    ax.set_title(
+        f"Confusion matrix: {counts.sum()} test images, accuracy {np.trace(counts) / counts.sum():.4f}"
+    )
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)

@@ -1,0 +1,287 @@
+"""The real ``snakemake`` command, end to end, on real MNIST digits served by a fake Zenodo."""
+
+import gzip
+import hashlib
+import json
+import struct
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from workflow_runner import REPO, run_snakemake
+from zenodo_server import closed_port_url
+
+from mnist_cnn import ZENODO_FILES
+from mnist_cnn.data import md5sum
+
+RULES = [
+    "download",
+    "check_data_train",
+    "check_data_test",
+    "model_config",
+    "model_builder",
+    "train",
+    "predict",
+    "evaluate",
+]
+# 2,400 training images: batches of 100 for 10 epochs give about the tutorial's number of steps.
+FIT = {"epochs": 10, "batch_size": 100}
+
+
+def png_size(path):
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", header[16:24])
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory, tsv_dir):
+    """One whole run from download to evaluation, shared by the checks below."""
+    from zenodo_server import FakeZenodo
+
+    workdir = tmp_path_factory.mktemp("full_run")
+    with FakeZenodo({name: tsv_dir / name for name in ZENODO_FILES}) as zenodo:
+        zenodo.statuses[zenodo.file_path("X_train.tsv")] = [503]  # retried, not fatal
+        config = {"zenodo": {"url": zenodo.url, "backoff": 0.01}, "fit": FIT}
+        result = run_snakemake(workdir, config)
+    assert result.returncode == 0, result.output
+    return workdir / "results", workdir, config
+
+
+def test_downloaded_files_are_the_served_ones(full_run, tsv_dir):
+    results, _, _ = full_run
+    for name in ZENODO_FILES:
+        assert md5sum(results / "data" / name) == md5sum(tsv_dir / name)
+    assert sorted(p.name for p in (results / "data").iterdir()) == sorted(
+        [*ZENODO_FILES, "test.npz", "train.npz"]
+    )
+
+
+def test_model_files(full_run):
+    results, _, _ = full_run
+    model = keras.models.model_from_json((results / "model" / "model_config.json").read_text())
+    assert model.count_params() == 30_634
+    builder = json.loads((results / "model" / "model_builder.json").read_text())
+    assert builder["fit"]["epochs"] == 10 and builder["compile"]["optimizer"]["type"] == "Adam"
+    trained = keras.models.load_model(results / "model" / "model.keras")
+    model.load_weights(results / "model" / "weights.h5")  # HDF5 weights fit the model JSON
+    for loaded, saved in zip(model.get_weights(), trained.get_weights(), strict=True):
+        np.testing.assert_array_equal(loaded, saved)
+
+
+def test_training_tables(full_run):
+    results, _, _ = full_run
+    metrics = pd.read_csv(results / "model" / "train_metrics.tsv", sep="\t")
+    assert metrics.columns.tolist() == ["accuracy", "loss"] and len(metrics) == 1
+    history = pd.read_csv(results / "model" / "history.tsv", sep="\t")
+    assert history["epoch"].tolist() == list(range(1, 11))
+    assert history["loss"].iloc[-1] < history["loss"].iloc[0]
+    assert metrics["accuracy"].iloc[0] == pytest.approx(history["val_accuracy"].iloc[-1], abs=1e-5)
+
+
+def test_predictions_and_evaluation(full_run, tsv_dir):
+    results, _, _ = full_run
+    y_test = pd.read_csv(tsv_dir / "y_test.tsv", sep="\t", header=None)[0].to_numpy()
+    predictions = pd.read_csv(results / "predictions.tsv", sep="\t")
+    assert predictions.columns.tolist() == ["Predicted"] and len(predictions) == len(y_test) == 1000
+    assert set(predictions["Predicted"]) <= set(range(10))
+
+    confusion = pd.read_csv(results / "confusion_matrix.tsv", sep="\t", index_col=0)
+    assert confusion.shape == (10, 10)
+    assert confusion.sum(axis=1).tolist() == np.bincount(y_test).tolist()
+    assert confusion.sum(axis=0).tolist() == np.bincount(predictions["Predicted"], minlength=10).tolist()
+
+    report = pd.read_csv(results / "classification_report.tsv", sep="\t", index_col=0)
+    assert report.index.astype(str).tolist() == [
+        *map(str, range(10)),
+        "accuracy",
+        "macro avg",
+        "weighted avg",
+    ]
+    assert report.columns.tolist() == ["precision", "recall", "f1-score", "support"]
+    accuracy = report.loc["accuracy", "f1-score"]
+    assert accuracy == pytest.approx(np.mean(predictions["Predicted"].to_numpy() == y_test), abs=1e-4)
+    assert accuracy > 0.8  # chance is 0.1
+    assert report.loc["0", "recall"] == pytest.approx(
+        confusion.iloc[0, 0] / confusion.iloc[0].sum(), abs=1e-4
+    )
+    width, height = png_size(results / "confusion_matrix.png")
+    assert width > 600 and height > 500
+
+
+def test_every_rule_has_a_log_and_a_benchmark(full_run):
+    _, workdir, _ = full_run
+    for rule in RULES:
+        assert (workdir / "logs" / f"{rule}.log").stat().st_size > 0, rule
+        benchmark = pd.read_csv(workdir / "benchmarks" / f"{rule}.tsv", sep="\t")
+        assert benchmark["s"].iloc[0] > 0
+    download_log = (workdir / "logs" / "download.log").read_text()
+    assert "X_train.tsv" in download_log and "B/s" in download_log  # progress: bytes and rate
+
+
+def test_rerun_has_nothing_to_do_until_a_setting_changes(full_run):
+    _, workdir, config = full_run
+    result = run_snakemake(workdir, {**config, "zenodo": {**config["zenodo"], "retries": 2}}, "--dry-run")
+    assert result.returncode == 0, result.output
+    assert "Nothing to be done" in result.output
+    result = run_snakemake(workdir, {**config, "holdout": {"test_size": 0.25}}, "--dry-run")
+    assert "reason: Params have changed since last execution" in result.output
+    assert "train " in result.output and "download " not in result.output
+
+
+def test_user_files_galaxy_model_json_and_probabilities(data_copy, tmp_path):
+    """data.dir with gzipped files and known md5, a Keras 2 JSON from Galaxy, predict_proba."""
+    for name in ZENODO_FILES:
+        path = data_copy / name
+        path.with_suffix(".tsv.gz").write_bytes(gzip.compress(path.read_bytes()))
+        path.unlink()
+    md5 = {f"{name}.gz": md5sum(data_copy / f"{name}.gz") for name in ZENODO_FILES}
+    config = {
+        "data": {"dir": str(data_copy), "md5": md5},
+        "model": {"config_json": str(REPO / "tests" / "data" / "galaxy_keras_2.3.1_cnn.json")},
+        "predict": {"method": "predict_proba"},
+        "fit": FIT,
+    }
+    result = run_snakemake(tmp_path / "run", config)
+    assert result.returncode == 0, result.output
+    results = tmp_path / "run" / "results"
+    assert not (results / "data" / "X_train.tsv").exists()  # nothing downloaded
+    probabilities = pd.read_csv(results / "predictions.tsv", sep="\t")
+    assert probabilities.columns.tolist() == [str(c) for c in range(10)]
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+    report = pd.read_csv(results / "classification_report.tsv", sep="\t", index_col=0)
+    assert report.loc["accuracy", "f1-score"] > 0.8
+
+
+def damage(path, lineno, edit):
+    text = path.read_text().splitlines(keepends=True)
+    cells = text[lineno - 1].rstrip("\n").split("\t")
+    text[lineno - 1] = "\t".join(edit(cells)) + "\n"
+    path.write_text("".join(text))
+
+
+BAD_INPUTS = {
+    "short-row": (
+        "X_train.tsv",
+        lambda p: damage(p, 12, lambda c: c[:-2]),
+        "X_train.tsv, line 12: expected 784 tab-separated pixel values, found 782 values",
+    ),
+    "not-a-number": (
+        "X_test.tsv",
+        lambda p: damage(p, 3, lambda c: c[:9] + ["x1"] + c[10:]),
+        "X_test.tsv, line 3, column 10: expected a number, found 'x1'",
+    ),
+    "empty-cell": (
+        "X_test.tsv",
+        lambda p: damage(p, 3, lambda c: c[:783] + [""]),
+        "X_test.tsv, line 3, column 784: expected a number, found an empty cell",
+    ),
+    "pixel-range": (
+        "X_train.tsv",
+        lambda p: damage(p, 2, lambda c: c[:399] + ["999"] + c[400:]),
+        "X_train.tsv, line 2, column 400: expected a pixel value 0..255, found 999",
+    ),
+    "bad-label": (
+        "y_test.tsv",
+        lambda p: damage(p, 40, lambda c: ["12"]),
+        "y_test.tsv, line 40: expected an integer class label 0..9, found 12",
+    ),
+    "fractional-label": (
+        "y_train.tsv",
+        lambda p: damage(p, 8, lambda c: ["1.5"]),
+        "y_train.tsv, line 8: expected an integer class label 0..9, found 1.5",
+    ),
+    "row-counts": (
+        "y_train.tsv",
+        lambda p: p.write_text("".join(p.read_text().splitlines(keepends=True)[:-3])),
+        "X_train.tsv has 3000 rows but y_train.tsv has 2997: expected one label per image",
+    ),
+    "empty-file": (
+        "X_test.tsv",
+        lambda p: p.write_text(""),
+        "X_test.tsv is empty: expected rows of 784 tab-separated pixel values, found nothing",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=list(BAD_INPUTS))
+def test_bad_input_stops_the_workflow_with_file_line_and_expectation(data_copy, tmp_path, case):
+    name, spoil, message = BAD_INPUTS[case]
+    spoil(data_copy / name)
+    split = name.split("_")[1].removesuffix(".tsv")
+    result = run_snakemake(tmp_path / "run", {"data": {"dir": str(data_copy)}})
+    assert result.returncode != 0
+    assert f"Error in rule check_data: {message}" in result.output
+    assert message in (tmp_path / "run" / "logs" / f"check_data_{split}.log").read_text()
+    assert not (tmp_path / "run" / "results" / "data" / f"{split}.npz").exists()
+    assert not (tmp_path / "run" / "logs" / "train.log").exists()
+
+
+def test_wrong_md5_of_user_files_stops_the_workflow(data_copy, tmp_path):
+    wrong = hashlib.md5(b"something else").hexdigest()
+    result = run_snakemake(tmp_path / "run", {"data": {"dir": str(data_copy), "md5": {"y_test.tsv": wrong}}})
+    assert result.returncode != 0
+    assert f"y_test.tsv: md5 is {md5sum(data_copy / 'y_test.tsv')} but expected {wrong}" in result.output
+    assert not (tmp_path / "run" / "results" / "data" / "test.npz").exists()
+
+
+def test_unknown_layer_stops_before_training(data_copy, tmp_path):
+    layers = [
+        {"type": "Reshape", "args": {"target_shape": [28, 28, 1]}},
+        {"type": "Conv2D", "args": {"filters": 8, "kernal_size": 3}},
+    ]
+    result = run_snakemake(tmp_path / "run", {"data": {"dir": str(data_copy)}, "model": {"layers": layers}})
+    assert result.returncode != 0
+    assert (
+        "model.layers[1] (Conv2D): unknown argument 'kernal_size'; did you mean 'kernel_size'?"
+        in result.output
+    )
+    assert not (tmp_path / "run" / "results" / "model" / "model_config.json").exists()
+    assert not (tmp_path / "run" / "logs" / "train.log").exists()
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("server-down", "could not fetch"),
+        ("wrong-md5", "MD5 hash of downloaded file (X_test.tsv) does not match"),
+    ],
+)
+def test_download_failure_leaves_nothing_behind(tsv_dir, tmp_path, fault, message):
+    from zenodo_server import FakeZenodo
+
+    with FakeZenodo({name: tsv_dir / name for name in ZENODO_FILES}) as zenodo:
+        if fault == "wrong-md5":
+            zenodo.wrong_md5.add("X_test.tsv")
+        url = closed_port_url() if fault == "server-down" else zenodo.url
+        result = run_snakemake(tmp_path / "run", {"zenodo": {"url": url, "retries": 1, "backoff": 0.01}})
+    assert result.returncode != 0
+    assert "Error in rule download:" in result.output and message in result.output
+    data = tmp_path / "run" / "results" / "data"
+    assert not data.exists() or list(data.iterdir()) == []
+
+
+def test_bad_config_value_is_one_clear_message(tmp_path):
+    result = run_snakemake(tmp_path / "run", {"fit": {"epochs": 0}}, "--dry-run")
+    assert result.returncode != 0
+    assert (
+        "Invalid config at fit.epochs: 0 is less than the minimum of 1. Passes over the training data."
+        in result.output
+    )
+    assert "Traceback" not in result.output
+
+
+def test_galaxy_workflow_config_is_valid(tmp_path):
+    result = run_snakemake(tmp_path, {}, "--dry-run", configfiles=(REPO / "config" / "galaxy_workflow.yaml",))
+    assert result.returncode == 0, result.output
+
+
+def test_offline_demo_on_the_sample_in_the_repository(tmp_path):
+    """README's offline command: the sample in resources/ (data.dir is relative to the run's folder)."""
+    (tmp_path / "resources").symlink_to(REPO / "resources")
+    result = run_snakemake(tmp_path, {}, configfiles=(REPO / "config" / "sample.yaml",))
+    assert result.returncode == 0, result.output
+    report = pd.read_csv(tmp_path / "results" / "classification_report.tsv", sep="\t", index_col=0)
+    assert report.loc["accuracy", "support"] == 1000
+    assert report.loc["accuracy", "f1-score"] > 0.8
