@@ -1,5 +1,6 @@
 """Fixtures: real MNIST digits from ../shared/data/mnist as Zenodo-style TSVs, a fake Zenodo."""
 
+import os
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,9 @@ from mnist_cnn import ZENODO_FILES
 from mnist_cnn.mnist_idx import read_mnist, write_zenodo_tsvs
 
 REPO = Path(__file__).resolve().parents[1]
-MNIST_IDX = REPO.parent / "shared" / "data" / "mnist"
+# The four MNIST IDX files (train-images-idx3-ubyte.gz, ...): ../shared/data/mnist beside the
+# checkout, or wherever MNIST_IDX_DIR points.
+MNIST_IDX = Path(os.environ.get("MNIST_IDX_DIR", REPO.parent / "shared" / "data" / "mnist"))
 # Stratified subset: 300 training and 100 test images of every digit.
 PER_CLASS = {"train": 300, "test": 100}
 

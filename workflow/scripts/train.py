@@ -9,9 +9,9 @@ from mnist_cnn import rule
 rule.start(snakemake)
 from mnist_cnn.data import load_split  # noqa: E402
 from mnist_cnn.model_config import load_model_json  # noqa: E402
-from mnist_cnn.training import save_weights_h5, train, write_scores  # noqa: E402
+from mnist_cnn.training import save_weights_h5, train, use_threads, write_scores  # noqa: E402
 
-rule.use_threads(snakemake.threads)
+use_threads(snakemake.threads)
 images, labels = load_split(snakemake.input.data)
 model = load_model_json(snakemake.input.model_config)
 builder = json.loads(Path(snakemake.input.builder).read_text())

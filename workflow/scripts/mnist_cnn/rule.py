@@ -27,11 +27,3 @@ def start(snakemake) -> None:
         print(f"Error in rule {snakemake.rule}: {error}", file=terminal, flush=True)
 
     sys.excepthook = report
-
-
-def use_threads(threads: int) -> None:
-    """TensorFlow's thread pools sized to the rule's ``threads`` (call before any TF work)."""
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)

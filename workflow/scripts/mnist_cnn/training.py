@@ -4,11 +4,18 @@ import h5py
 import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 from keras.src.legacy.saving import legacy_h5_format
 from sklearn.model_selection import train_test_split
 
 from mnist_cnn.model_builder import compile_model, make_callbacks
 from mnist_cnn.prediction import model_inputs
+
+
+def use_threads(threads: int) -> None:
+    """TensorFlow's thread pools sized to the rule's ``threads`` (call before any TF work)."""
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
 
 
 def holdout_split(images, labels, test_size: float, shuffle: bool, stratify: bool, seed: int):

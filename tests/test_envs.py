@@ -1,0 +1,131 @@
+"""The pinned environments: envs/*.yaml for `--sdm conda`, requirements.txt for pip.
+
+Conda channels cannot be reached here, so the env files are checked, not built: each parses,
+pins exact versions, agrees with requirements.txt, and holds every package its rules import.
+"""
+
+import ast
+import importlib.metadata
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = REPO / "workflow" / "scripts"
+ENV_FILES = sorted((REPO / "envs").glob("*.yaml"))
+
+
+def normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirements() -> dict[str, str]:
+    pins = {}
+    for line in (REPO / "requirements.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[normalise(name)] = version
+    return pins
+
+
+def env_pins(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """(conda pins, pip pins) of one env file."""
+    env = yaml.safe_load(path.read_text())
+    conda, pip = {}, {}
+    for dep in env["dependencies"]:
+        if isinstance(dep, dict):
+            for line in dep["pip"]:
+                name, version = line.split("==")
+                pip[normalise(name)] = version
+        else:
+            name, version = dep.split("=", 1)
+            conda[normalise(name)] = version
+    return conda, pip
+
+
+def rule_scripts_and_envs() -> dict[str, tuple[Path, Path]]:
+    """rule name -> (script, env file), read from workflow/rules/*.smk."""
+    found = {}
+    for smk in (REPO / "workflow" / "rules").glob("*.smk"):
+        for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
+            name = block.split(":")[0]
+            conda = re.search(r'conda:\s+"([^"]+)"', block)
+            script = re.search(r'script:\s+"([^"]+)"', block)
+            found[name] = ((smk.parent / script[1]).resolve(), (smk.parent / conda[1]).resolve())
+    return found
+
+
+def imported_distributions(script: Path) -> set[str]:
+    """Distributions a script needs: its imports and those of the mnist_cnn modules it uses."""
+    modules, todo, seen = set(), [script], set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                # `from mnist_cnn import rule` imports the module mnist_cnn.rule
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            for name in names:
+                top = name.split(".")[0]
+                if top != "mnist_cnn":
+                    modules.add(top)
+                    continue
+                module = SCRIPTS / Path(*name.split("."))
+                for candidate in (module / "__init__.py", module.with_suffix(".py")):
+                    if candidate.exists():
+                        todo.append(candidate)
+    by_module = importlib.metadata.packages_distributions()
+    return {
+        normalise(by_module[m][0]) for m in modules if m not in sys.stdlib_module_names and m != "snakemake"
+    }
+
+
+@pytest.mark.parametrize("env_file", ENV_FILES, ids=[p.stem for p in ENV_FILES])
+def test_env_pins_exact_versions_that_requirements_share(env_file):
+    env = yaml.safe_load(env_file.read_text())
+    assert env["channels"][0] == "conda-forge"
+    conda, pip = env_pins(env_file)
+    assert conda["python"] == "3.11.7" and "pip" in conda
+    for name, version in {**conda, **pip}.items():
+        assert re.fullmatch(r"\d+(\.\d+)*(\.post\d+)?", version), (
+            f"{env_file.name}: {name} is not pinned exactly"
+        )
+    pinned = requirements()
+    for name, version in pip.items():
+        assert pinned.get(name) == version, (
+            f"{env_file.name} pins {name}=={version}, requirements.txt {pinned.get(name)}"
+        )
+
+
+def test_requirements_pin_what_is_installed():
+    for name, version in requirements().items():
+        assert importlib.metadata.version(name) == version, name
+
+
+@pytest.mark.parametrize("rule", sorted(rule_scripts_and_envs()))
+def test_each_rule_env_holds_what_its_script_imports(rule):
+    script, env_file = rule_scripts_and_envs()[rule]
+    _, pip = env_pins(env_file)
+    missing = imported_distributions(script) - set(pip)
+    assert not missing, f"rule {rule}: {env_file.name} lacks {sorted(missing)}"
+
+
+def test_every_rule_has_a_script_and_an_env():
+    rules = rule_scripts_and_envs()
+    assert set(rules) == {
+        "download",
+        "check_data",
+        "model_config",
+        "model_builder",
+        "train",
+        "predict",
+        "evaluate",
+    }
+    for script, env_file in rules.values():
+        assert script.exists() and env_file.exists()
