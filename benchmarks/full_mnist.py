@@ -18,7 +18,6 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "workflow" / "scripts"), str(REPO / "tests")]
 
-from conftest import MNIST_IDX  # noqa: E402
 from workflow_runner import run_snakemake  # noqa: E402
 from zenodo_server import FakeZenodo  # noqa: E402
 

@@ -4,11 +4,11 @@ import gzip
 
 import numpy as np
 import pytest
+from conftest import MNIST_IDX, PER_CLASS
 
 from mnist_cnn import InputError
 from mnist_cnn.data import check_md5, load_split, md5sum, read_labels, read_pixels, read_split, save_split
 from mnist_cnn.mnist_idx import read_mnist, stratified_rows
-from conftest import MNIST_IDX, PER_CLASS
 
 
 def lines(path):
