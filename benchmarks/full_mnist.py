@@ -18,6 +18,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "workflow" / "scripts"), str(REPO / "tests")]
 
+from conftest import MNIST_IDX  # noqa: E402
 from workflow_runner import run_snakemake  # noqa: E402
 from zenodo_server import FakeZenodo  # noqa: E402
 
@@ -42,9 +43,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/mnist-cnn-full-tsv"))
     args = parser.parse_args()
     if not all((args.cache / name).exists() for name in ZENODO_FILES):
-        write_zenodo_tsvs(
-            REPO.parent / "shared" / "data" / "mnist", args.cache, {"train": None, "test": None}
-        )
+        write_zenodo_tsvs(MNIST_IDX, args.cache, {"train": None, "test": None})
     if args.workdir.exists():
         sys.exit(f"{args.workdir} exists: remove it or pick another --workdir")
     with FakeZenodo({name: args.cache / name for name in ZENODO_FILES}) as zenodo:
