@@ -1,5 +1,7 @@
 """Train and validate, as Galaxy's keras_train_and_eval: holdout split, fit, scores on the holdout."""
 
+import logging
+
 import h5py
 import keras
 import numpy as np
@@ -16,6 +18,7 @@ def use_threads(threads: int) -> None:
     """TensorFlow's thread pools sized to the rule's ``threads`` (call before any TF work)."""
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
+    logging.info("TensorFlow threads: %d intra-op, %d inter-op", threads, threads)
 
 
 def holdout_split(images, labels, test_size: float, shuffle: bool, stratify: bool, seed: int):
