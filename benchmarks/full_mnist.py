@@ -19,22 +19,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "workflow" / "scripts"), str(REPO / "tests")]
 
 from conftest import MNIST_IDX  # noqa: E402
-from workflow_runner import run_snakemake  # noqa: E402
+from workflow_runner import JOB_NAMES, run_snakemake  # noqa: E402
 from zenodo_server import FakeZenodo  # noqa: E402
 
 from mnist_cnn import ZENODO_FILES  # noqa: E402
 from mnist_cnn.mnist_idx import write_zenodo_tsvs  # noqa: E402
-
-RULES = [
-    "download",
-    "check_data_train",
-    "check_data_test",
-    "model_config",
-    "model_builder",
-    "train",
-    "predict",
-    "evaluate",
-]
 
 
 def main() -> None:
@@ -58,7 +47,7 @@ def main() -> None:
         f"test accuracy: {report.loc['accuracy', 'f1-score']:.4f} on {report.loc['accuracy', 'support']} images"
     )
     print("| rule | seconds | max RSS (MB) |\n|---|---:|---:|")
-    for rule in RULES:
+    for rule in JOB_NAMES:
         bench = pd.read_csv(args.workdir / "benchmarks" / f"{rule}.tsv", sep="\t")
         print(f"| {rule} | {bench['s'].iloc[0]:.1f} | {bench['max_rss'].iloc[0]:.0f} |")
 

@@ -4,11 +4,11 @@ import gzip
 
 import numpy as np
 import pytest
-from conftest import MNIST_IDX, PER_CLASS
+from conftest import MNIST_IDX, PER_CLASS, REPO
 
 from mnist_cnn import InputError
 from mnist_cnn.data import check_md5, load_split, md5sum, read_labels, read_pixels, read_split, save_split
-from mnist_cnn.mnist_idx import read_mnist, stratified_rows
+from mnist_cnn.mnist_idx import read_mnist, stratified_rows, write_zenodo_tsvs
 
 
 def lines(path):
@@ -170,3 +170,12 @@ def test_split_round_trips_through_npz(tsv_dir, tmp_path):
     loaded = load_split(tmp_path / "test.npz")
     np.testing.assert_array_equal(loaded[0], images)
     np.testing.assert_array_equal(loaded[1], labels)
+
+
+def test_repository_sample_is_the_documented_subset_of_mnist(tmp_path):
+    """resources/mnist_sample is what README.md's command writes from the real MNIST files."""
+    write_zenodo_tsvs(MNIST_IDX, tmp_path, {"train": 300, "test": 100}, ".tsv.gz")
+    sample = REPO / "resources" / "mnist_sample"
+    assert sorted(p.name for p in sample.iterdir()) == sorted(p.name for p in tmp_path.iterdir())
+    for path in tmp_path.iterdir():
+        assert md5sum(path) == md5sum(sample / path.name), path.name

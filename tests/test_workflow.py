@@ -9,22 +9,12 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from workflow_runner import REPO, run_snakemake
+from workflow_runner import JOB_NAMES, REPO, run_snakemake
 from zenodo_server import closed_port_url
 
 from mnist_cnn import ZENODO_FILES
 from mnist_cnn.data import md5sum
 
-RULES = [
-    "download",
-    "check_data_train",
-    "check_data_test",
-    "model_config",
-    "model_builder",
-    "train",
-    "predict",
-    "evaluate",
-]
 # 2,400 training images: batches of 100 for 10 epochs give about the tutorial's number of steps.
 FIT = {"epochs": 10, "batch_size": 100}
 
@@ -112,7 +102,7 @@ def test_predictions_and_evaluation(full_run, tsv_dir):
 
 def test_every_rule_has_a_log_and_a_benchmark(full_run):
     _, workdir, _ = full_run
-    for rule in RULES:
+    for rule in JOB_NAMES:
         assert (workdir / "logs" / f"{rule}.log").stat().st_size > 0, rule
         benchmark = pd.read_csv(workdir / "benchmarks" / f"{rule}.tsv", sep="\t")
         assert benchmark["s"].iloc[0] > 0

@@ -33,6 +33,14 @@ def test_retries_error_statuses_then_succeeds(zenodo, tsv_dir, tmp_path, status)
     assert md5(tmp_path / "y_test.tsv") == md5(tsv_dir / "y_test.tsv")
 
 
+def test_timeout_is_retried(zenodo, tsv_dir, tmp_path):
+    zenodo.stall[zenodo.file_path("y_test.tsv")] = 1
+    zenodo.stall_seconds = 1.0
+    download(zenodo.url, zenodo.record, ["y_test.tsv"], tmp_path, **{**FAST, "timeout": 0.3})
+    assert zenodo.hits[zenodo.file_path("y_test.tsv")] == 2
+    assert md5(tmp_path / "y_test.tsv") == md5(tsv_dir / "y_test.tsv")
+
+
 def test_connection_dropped_mid_file_is_downloaded_again(zenodo, tsv_dir, tmp_path):
     zenodo.drop[zenodo.file_path("X_test.tsv")] = 1
     download(zenodo.url, zenodo.record, ["X_test.tsv"], tmp_path, **FAST)

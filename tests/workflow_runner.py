@@ -7,6 +7,17 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+# The name of each job's log (logs/<name>.log) and benchmark (benchmarks/<name>.tsv).
+JOB_NAMES = [
+    "download",
+    "check_data_train",
+    "check_data_test",
+    "model_config",
+    "model_builder",
+    "train",
+    "predict",
+    "evaluate",
+]
 
 
 def run_snakemake(

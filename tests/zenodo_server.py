@@ -4,6 +4,7 @@ import hashlib
 import json
 import socket
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,6 +16,7 @@ class FakeZenodo:
     Faults, each keyed by request path (``record_path`` or ``file_path(name)``):
     ``statuses[path]``: status codes answered (and used up) before the real answer;
     ``drop[path]``: times the connection is closed halfway through the body;
+    ``stall[path]``: times the server waits ``stall_seconds`` before answering;
     ``wrong_md5``: names whose published checksum is wrong.
     """
 
@@ -23,6 +25,8 @@ class FakeZenodo:
         self.record = record
         self.statuses: dict[str, list[int]] = {}
         self.drop: Counter = Counter()
+        self.stall: Counter = Counter()
+        self.stall_seconds = 2.0
         self.wrong_md5: set[str] = set()
         self.hits: Counter = Counter()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -65,6 +69,9 @@ class FakeZenodo:
 
             def do_GET(self):
                 zenodo.hits[self.path] += 1
+                if zenodo.stall[self.path] > 0:
+                    zenodo.stall[self.path] -= 1
+                    time.sleep(zenodo.stall_seconds)
                 pending = zenodo.statuses.get(self.path)
                 if pending:
                     self.send_response(pending.pop(0))

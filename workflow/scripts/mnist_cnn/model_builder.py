@@ -22,7 +22,9 @@ def _checked_args(where: str, cls: type, args: dict) -> dict:
         raise InputError(f"{where}: {error}") from None
     bound = inspect.signature(cls).bind_partial(**args)
     bound.apply_defaults()
-    return {name: value for name, value in bound.arguments.items() if name != "kwargs"}
+    arguments = dict(bound.arguments)
+    arguments.update(arguments.pop("kwargs", {}))  # those passed on to a base class
+    return arguments
 
 
 def optimizer_config(spec: dict) -> dict:

@@ -3,8 +3,6 @@
 import numpy as np
 import pandas as pd
 
-METHODS = ("predict", "predict_proba")
-
 
 def model_inputs(model, images: np.ndarray) -> np.ndarray:
     """Unscaled pixels as float32, shaped as the model's input (rows of 784 by default)."""
