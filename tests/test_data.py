@@ -57,6 +57,13 @@ def test_header_row_is_recognised_and_skipped(data_copy):
     np.testing.assert_array_equal(labels, expected[1])
 
 
+def test_windows_line_ends_and_byte_order_mark_are_read(data_copy):
+    y = data_copy / "y_test.tsv"
+    expected = read_labels(y, 10)
+    y.write_bytes(b"\xef\xbb\xbf" + y.read_bytes().replace(b"\n", b"\r\n"))
+    np.testing.assert_array_equal(read_labels(y, 10), expected)
+
+
 def test_gzipped_files_are_read(data_copy):
     y = data_copy / "y_test.tsv"
     gz = data_copy / "y_test.tsv.gz"

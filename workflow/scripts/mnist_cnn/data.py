@@ -18,7 +18,10 @@ PIXEL_MAX = 255
 
 
 def open_text(path: Path):
-    return gzip.open(path, "rt") if path.suffix == ".gz" else open(path)
+    # utf-8-sig: a byte order mark must not turn the first value into a "header"
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8-sig")
+    return open(path, encoding="utf-8-sig")
 
 
 def _is_number(cell: str) -> bool:
