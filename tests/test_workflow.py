@@ -277,3 +277,10 @@ def test_offline_demo_on_the_sample_in_the_repository(tmp_path):
     report = pd.read_csv(tmp_path / "results" / "classification_report.tsv", sep="\t", index_col=0)
     assert report.loc["accuracy", "support"] == 1000
     assert report.loc["accuracy", "f1-score"] > 0.8
+
+
+def test_data_dir_without_the_files_is_named(tmp_path):
+    (tmp_path / "mine").mkdir()
+    result = run_snakemake(tmp_path / "run", {"data": {"dir": str(tmp_path / "mine")}}, "--dry-run")
+    assert result.returncode != 0
+    assert f"data.dir: {tmp_path / 'mine'} holds neither X_train.tsv nor X_train.tsv.gz" in result.output
