@@ -1,6 +1,8 @@
 """Training on a small stratified subset of the real digits: split, fit, save, determinism."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import keras
@@ -8,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from mnist_cnn.data import read_split
+from mnist_cnn.data import read_split, save_split
 from mnist_cnn.model_builder import builder_config
 from mnist_cnn.model_config import build_model, load_model_json
 from mnist_cnn.prediction import predict
@@ -24,8 +26,8 @@ def train_split(tsv_dir):
     return read_split(tsv_dir / "X_train.tsv", tsv_dir / "y_train.tsv", 784, 10)
 
 
-def tutorial_model():
-    return build_model(CONFIG["model"]["input_shape"], CONFIG["model"]["layers"])
+def tutorial_json() -> str:
+    return build_model(CONFIG["model"]["input_shape"], CONFIG["model"]["layers"]).to_json()
 
 
 def builder(**fit):
@@ -44,8 +46,9 @@ def test_holdout_is_stratified_and_seeded(train_split):
 
 
 def test_training_learns_and_reports_history_and_scores(train_split, mnist_test):
-    model = tutorial_model()
-    history, scores = train(model, builder(epochs=3, batch_size=100), *train_split, HOLDOUT, 10)
+    model, history, scores = train(
+        tutorial_json(), builder(epochs=3, batch_size=100), *train_split, HOLDOUT, 10
+    )
     assert history.columns.tolist() == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
     assert history["epoch"].tolist() == [1, 2, 3]
     assert set(scores) == {"loss", "accuracy"}
@@ -59,18 +62,42 @@ def test_training_learns_and_reports_history_and_scores(train_split, mnist_test)
 def test_same_seed_gives_identical_weights_and_predictions(train_split, mnist_test):
     settings = builder(epochs=1, batch_size=200)
     runs = []
-    for _ in range(2):
-        model = tutorial_model()
-        train(model, settings, *train_split, HOLDOUT, 10)
+    for other_seed in (1, 2):
+        keras.utils.set_random_seed(other_seed)  # whatever came before must not matter
+        keras.random.uniform((3,))
+        model, _, _ = train(tutorial_json(), settings, *train_split, HOLDOUT, 10)
         runs.append((model.get_weights(), predict(model, mnist_test[0][:1000], "predict_proba", 500)))
     for first, second in zip(runs[0][0], runs[1][0], strict=True):
         np.testing.assert_array_equal(first, second)
     np.testing.assert_array_equal(runs[0][1].to_numpy(), runs[1][1].to_numpy())
 
 
+TRAIN_IN_A_NEW_PROCESS = """
+import hashlib, json, sys
+sys.path.insert(0, "workflow/scripts")
+from mnist_cnn.data import load_split
+from mnist_cnn.training import train, use_threads
+use_threads(2)
+builder = json.loads(sys.argv[2])
+model, _, _ = train(sys.argv[3], builder, *load_split(sys.argv[1]), json.loads(sys.argv[4]), 10)
+print(hashlib.md5(b"".join(w.tobytes() for w in model.get_weights())).hexdigest())
+"""
+
+
+def test_same_seed_gives_identical_weights_in_separate_processes(train_split, tmp_path):
+    """As two runs of the train rule would: each a fresh Python with its own hash seed."""
+    save_split(tmp_path / "train.npz", *train_split)
+    command = [sys.executable, "-c", TRAIN_IN_A_NEW_PROCESS, str(tmp_path / "train.npz"),
+               json.dumps(builder(epochs=2, batch_size=100)), tutorial_json(), json.dumps(HOLDOUT)]  # fmt: skip
+    digests = [
+        subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True).stdout.split()[-1]
+        for _ in range(2)
+    ]
+    assert digests[0] == digests[1]
+
+
 def test_saved_model_and_hdf5_weights_reload(train_split, mnist_test, tmp_path):
-    model = tutorial_model()
-    train(model, builder(epochs=1), *train_split, HOLDOUT, 10)
+    model, _, _ = train(tutorial_json(), builder(epochs=1), *train_split, HOLDOUT, 10)
     model.save(tmp_path / "model.keras")
     save_weights_h5(model, tmp_path / "weights.h5")
     (tmp_path / "model_config.json").write_text(model.to_json())
@@ -87,5 +114,5 @@ def test_saved_model_and_hdf5_weights_reload(train_split, mnist_test, tmp_path):
 def test_sparse_loss_takes_integer_labels(train_split):
     compile_settings = {**CONFIG["compile"], "loss": "sparse_categorical_crossentropy"}
     settings = json.loads(json.dumps(builder_config(compile_settings, {**CONFIG["fit"], "epochs": 1}, 0)))
-    _, scores = train(tutorial_model(), settings, *train_split, HOLDOUT, 10)
+    _, _, scores = train(tutorial_json(), settings, *train_split, HOLDOUT, 10)
     assert scores["accuracy"] > 0.2

@@ -8,15 +8,14 @@ from mnist_cnn import rule
 
 rule.start(snakemake)
 from mnist_cnn.data import load_split  # noqa: E402
-from mnist_cnn.model_config import load_model_json  # noqa: E402
 from mnist_cnn.training import save_weights_h5, train, use_threads, write_scores  # noqa: E402
 
 use_threads(snakemake.threads)
 images, labels = load_split(snakemake.input.data)
-model = load_model_json(snakemake.input.model_config)
+model_json = Path(snakemake.input.model_config).read_text()
 builder = json.loads(Path(snakemake.input.builder).read_text())
-history, scores = train(
-    model, builder, images, labels, snakemake.params.holdout, snakemake.params.num_classes
+model, history, scores = train(
+    model_json, builder, images, labels, snakemake.params.holdout, snakemake.params.num_classes
 )
 logging.info("holdout scores: %s", scores)
 model.save(snakemake.output.model)

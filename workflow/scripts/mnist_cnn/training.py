@@ -41,16 +41,20 @@ def targets(labels: np.ndarray, loss: str, num_classes: int) -> np.ndarray:
 
 
 def train(
-    model: keras.Model,
+    model_json: str,
     builder: dict,
     images: np.ndarray,
     labels: np.ndarray,
     holdout: dict,
     num_classes: int,
-) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Fit ``model`` in place; return the history (a row per epoch) and the holdout scores."""
+) -> tuple[keras.Model, pd.DataFrame, dict[str, float]]:
+    """The model of ``model_json`` trained; with its history (a row per epoch) and holdout scores.
+
+    The model is made here, after seeding, so that its initial weights follow the seed too.
+    """
     seed = builder["random_seed"]
     keras.utils.set_random_seed(seed)
+    model = keras.models.model_from_json(model_json)
     x_train, x_hold, y_train, y_hold = holdout_split(images, labels, seed=seed, **holdout)
     loss = builder["compile"]["loss"]
     x_train, x_hold = model_inputs(model, x_train), model_inputs(model, x_hold)
@@ -74,7 +78,7 @@ def train(
     scores = model.evaluate(x_hold, y_hold, batch_size=fit["batch_size"], return_dict=True, verbose=0)
     epochs = pd.DataFrame(history.history)
     epochs.insert(0, "epoch", np.arange(1, len(epochs) + 1))
-    return epochs, scores
+    return model, epochs, scores
 
 
 def save_weights_h5(model: keras.Model, path) -> None:
