@@ -85,10 +85,10 @@ def record_files(
 class SessionDownloader:
     """A pooch downloader that streams with our retrying session and logs progress."""
 
-    def __init__(self, session: requests.Session, timeout: float, size: int):
+    def __init__(self, session: requests.Session, timeout: float, file: RecordFile):
         self.session = session
         self.timeout = timeout
-        self.size = size
+        self.file = file
 
     def __call__(self, url: str, output_file: str, pooch_obj=None, check_only=False) -> None:
         response = _get(self.session, url, self.timeout, stream=True)
@@ -96,10 +96,10 @@ class SessionDownloader:
             response,
             open(output_file, "wb") as out,
             tqdm(
-                total=self.size,
+                total=self.file.size,
                 unit="B",
                 unit_scale=True,
-                desc=Path(url.removesuffix("/content")).name,
+                desc=self.file.key,
                 mininterval=2,
                 ascii=True,
             ) as progress,
@@ -139,7 +139,7 @@ def download(
     paths = []
     for name in names:
         log.info("%s: %d bytes from %s", name, files[name].size, files[name].url)
-        downloader = SessionDownloader(session, timeout, files[name].size)
+        downloader = SessionDownloader(session, timeout, files[name])
         try:
             paths.append(Path(fetcher.fetch(name, downloader=downloader)))
         except (ValueError, requests.exceptions.RequestException) as error:
