@@ -5,6 +5,9 @@ writes with Keras 2.3.1 (the tutorial's CNN) and Keras 2.10.0 (the Galaxy workfl
 """
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import keras
@@ -116,3 +119,33 @@ def test_unreadable_json_is_an_error(tmp_path):
     (tmp_path / "odd.json").write_text('{"class_name": "NoSuchModel", "config": {}}')
     with pytest.raises(InputError, match="odd.json: not a model JSON that Keras"):
         load_model_json(tmp_path / "odd.json")
+
+
+BUILD_IN_A_NEW_PROCESS = """
+import sys, yaml
+from mnist_cnn import rule
+if sys.argv[1] == "numpy":
+    rule.keras_without_tensorflow()
+from mnist_cnn.model_config import build_model
+import keras
+config = yaml.safe_load(open("config.yaml"))
+print(keras.backend.backend(), "tensorflow" in sys.modules)
+print(build_model(config["model"]["input_shape"], config["model"]["layers"]).to_json(indent=2))
+"""
+
+
+def test_model_json_without_tensorflow_is_the_same():
+    """The model_config rule builds on Keras' numpy backend; train reads that JSON with TensorFlow."""
+    outputs = {}
+    for backend in ("numpy", "tensorflow"):
+        outputs[backend] = subprocess.run(
+            [sys.executable, "-c", BUILD_IN_A_NEW_PROCESS, backend],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO / "workflow" / "scripts")},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\n", 1)
+    assert outputs["numpy"][0] == "numpy False"
+    assert outputs["tensorflow"][0] == "tensorflow True"
+    assert outputs["numpy"][1] == outputs["tensorflow"][1]

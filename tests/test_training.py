@@ -11,10 +11,17 @@ import pytest
 import yaml
 
 from mnist_cnn.data import read_split, save_split
-from mnist_cnn.model_builder import builder_config
+from mnist_cnn.model_builder import builder_config, compile_model
 from mnist_cnn.model_config import build_model, load_model_json
 from mnist_cnn.prediction import predict
-from mnist_cnn.training import holdout_split, save_weights_h5, train
+from mnist_cnn.training import (
+    cpu_flags,
+    holdout_split,
+    resolve_precision,
+    save_weights_h5,
+    train,
+    with_precision,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
@@ -30,10 +37,9 @@ def tutorial_json() -> str:
     return build_model(CONFIG["model"]["input_shape"], CONFIG["model"]["layers"]).to_json()
 
 
-def builder(**fit):
-    return json.loads(
-        json.dumps(builder_config(CONFIG["compile"], {**CONFIG["fit"], **fit}, CONFIG["random_seed"]))
-    )
+def builder(precision="float32", **fit):
+    settings = builder_config(CONFIG["compile"], {**CONFIG["fit"], **fit}, CONFIG["random_seed"], precision)
+    return json.loads(json.dumps(settings))
 
 
 def test_holdout_is_stratified_and_seeded(train_split):
@@ -116,3 +122,46 @@ def test_sparse_loss_takes_integer_labels(train_split):
     settings = json.loads(json.dumps(builder_config(compile_settings, {**CONFIG["fit"], "epochs": 1}, 0)))
     _, _, scores = train(tutorial_json(), settings, *train_split, HOLDOUT, 10)
     assert scores["accuracy"] > 0.2
+
+
+def fast_json() -> str:
+    fast = yaml.safe_load((REPO / "config" / "fast.yaml").read_text())
+    return build_model(CONFIG["model"]["input_shape"], fast["model"]["layers"]).to_json()
+
+
+def test_mixed_precision_computes_in_16_bits_but_the_output_layer(train_split, mnist_test):
+    model, _, scores = train(
+        fast_json(), builder("mixed_bfloat16", epochs=3, batch_size=100), *train_split, HOLDOUT, 10
+    )
+    policies = [layer.dtype_policy.name for layer in model.layers]
+    assert policies == ["mixed_bfloat16"] * (len(model.layers) - 1) + ["float32"]
+    assert all(weight.dtype == "float32" for weight in model.weights)
+    assert scores["accuracy"] > 0.6
+    probabilities = predict(model, mnist_test[0][:500], "predict_proba", 500)
+    assert probabilities.dtypes.unique().tolist() == [np.float32]
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+
+
+def test_float32_leaves_the_model_json_as_it_is():
+    model_json = tutorial_json()
+    assert with_precision(model_json, "float32") == model_json
+    rewritten = json.loads(with_precision(model_json, "mixed_float16"))["config"]["layers"]
+    assert [layer["config"]["dtype"]["config"]["name"] for layer in rewritten[1:]] == [
+        "mixed_float16"
+    ] * 6 + ["float32"]
+
+
+def test_float16_training_scales_the_loss():
+    # no fit: float16 arithmetic is emulated on CPUs and takes minutes; compile shows the wrapping
+    model = keras.models.model_from_json(with_precision(tutorial_json(), "mixed_float16"))
+    compile_model(model, builder("mixed_float16"), loss_scale=True)
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert isinstance(model.optimizer.inner_optimizer, keras.optimizers.Adam)
+
+
+def test_auto_precision_follows_the_hardware():
+    assert resolve_precision("float32") == ("float32", "as configured")
+    policy, why = resolve_precision("auto")
+    fast_cpu = bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
+    assert policy == ("mixed_bfloat16" if fast_cpu else "float32")  # CI has no GPU
+    assert why.startswith("auto: CPU")

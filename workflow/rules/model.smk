@@ -38,6 +38,7 @@ rule model_builder:
         compile=config["compile"],
         fit=config["fit"],
         random_seed=config["random_seed"],
+        precision=config["precision"],
     script:
         "../scripts/model_builder.py"
 

@@ -6,7 +6,10 @@ from pathlib import Path
 from mnist_cnn import rule
 
 rule.start(snakemake)
+rule.keras_without_tensorflow()
 from mnist_cnn.model_builder import builder_config  # noqa: E402
 
-builder = builder_config(snakemake.params.compile, snakemake.params.fit, snakemake.params.random_seed)
+builder = builder_config(
+    snakemake.params.compile, snakemake.params.fit, snakemake.params.random_seed, snakemake.params.precision
+)
 Path(snakemake.output[0]).write_text(json.dumps(builder, indent=2) + "\n")

@@ -1,5 +1,8 @@
 """Rule predict: the trained model applied to X_test, as Galaxy's model_prediction writes it."""
 
+import logging
+import time
+
 from mnist_cnn import rule
 
 rule.start(snakemake)
@@ -13,6 +16,8 @@ use_threads(snakemake.threads)
 
 images, _ = load_split(snakemake.input.data)
 model = keras.models.load_model(snakemake.input.model)
-write_predictions(
-    predict(model, images, snakemake.params.method, snakemake.params.batch_size), snakemake.output[0]
-)
+started = time.perf_counter()
+predictions = predict(model, images, snakemake.params.method, snakemake.params.batch_size)
+seconds = time.perf_counter() - started
+logging.info("predicted %d images in %.2f s: %.0f images/s", len(images), seconds, len(images) / seconds)
+write_predictions(predictions, snakemake.output[0])

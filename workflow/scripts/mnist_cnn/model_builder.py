@@ -60,7 +60,7 @@ def _check_name(where: str, getter, name: str) -> None:
         raise InputError(f"{where}: {error}") from None
 
 
-def builder_config(compile_settings: dict, fit: dict, random_seed: int) -> dict:
+def builder_config(compile_settings: dict, fit: dict, random_seed: int, precision: str = "float32") -> dict:
     """The JSON-ready description of how the model will be compiled and fitted."""
     _check_name("compile.loss", keras.losses.get, compile_settings["loss"])
     for position, metric in enumerate(compile_settings["metrics"]):
@@ -79,16 +79,17 @@ def builder_config(compile_settings: dict, fit: dict, random_seed: int) -> dict:
             "callbacks": [callback_config(i, spec) for i, spec in enumerate(fit["callbacks"])],
         },
         "random_seed": random_seed,
+        "precision": precision,
     }
 
 
-def compile_model(model: keras.Model, builder: dict) -> None:
+def compile_model(model: keras.Model, builder: dict, loss_scale: bool = False) -> None:
+    """Compile as ``builder`` says; ``loss_scale``: with dynamic loss scaling, which float16 needs."""
     settings = builder["compile"]
-    model.compile(
-        loss=settings["loss"],
-        optimizer=getattr(keras.optimizers, settings["optimizer"]["type"])(**settings["optimizer"]["args"]),
-        metrics=settings["metrics"],
-    )
+    optimizer = getattr(keras.optimizers, settings["optimizer"]["type"])(**settings["optimizer"]["args"])
+    if loss_scale:
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    model.compile(loss=settings["loss"], optimizer=optimizer, metrics=settings["metrics"])
 
 
 def make_callbacks(builder: dict) -> list[keras.callbacks.Callback]:

@@ -27,3 +27,12 @@ def start(snakemake) -> None:
         print(f"Error in rule {snakemake.rule}: {error}", file=terminal, flush=True)
 
     sys.excepthook = report
+
+
+def keras_without_tensorflow() -> None:
+    """Make the Keras imported next run on its numpy backend (which uses jax, not TensorFlow).
+
+    Enough to build a model, write its JSON and check optimizer and callback arguments, and it
+    saves the seconds that importing TensorFlow takes. The JSON is the same as with TensorFlow.
+    """
+    os.environ["KERAS_BACKEND"] = "numpy"
