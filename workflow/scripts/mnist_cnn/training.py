@@ -14,7 +14,6 @@ from keras.src.legacy.saving import legacy_h5_format
 from sklearn.model_selection import train_test_split
 
 from mnist_cnn.model_builder import compile_model, make_callbacks
-from mnist_cnn.prediction import model_inputs
 
 
 def use_threads(threads: int) -> None:
@@ -91,6 +90,29 @@ def with_precision(model_json: str, policy: str) -> str:
     return json.dumps(model)
 
 
+def input_rows(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """The images shaped as the model's input, still in their own dtype (uint8: a quarter the memory)."""
+    return images.reshape(len(images), *model.input_shape[1:])
+
+
+def batches(images: np.ndarray, targets: np.ndarray, batch_size: int, shuffle_seed: int | None = None):
+    """A tf.data pipeline of (float32 images, targets) batches; shuffled anew each epoch if seeded.
+
+    The images stay in memory as they are (uint8 for whole-number pixels) and are converted to
+    float32 a batch at a time: the unscaled 0..255 values the model sees are the same, without a
+    float32 copy of the whole training set.
+    """
+    images, targets = tf.constant(images), tf.constant(targets)
+    order = tf.data.Dataset.range(len(images))
+    if shuffle_seed is not None:
+        order = order.shuffle(len(images), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return (
+        order.batch(batch_size)
+        .map(lambda rows: (tf.cast(tf.gather(images, rows), tf.float32), tf.gather(targets, rows)))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
 def holdout_split(images, labels, test_size: float, shuffle: bool, stratify: bool, seed: int):
     """(train images, holdout images, train labels, holdout labels), as scikit-learn splits them."""
     return train_test_split(
@@ -128,34 +150,45 @@ def train(
     keras.utils.set_random_seed(seed)
     model = keras.models.model_from_json(with_precision(model_json, policy))
     x_train, x_hold, y_train, y_hold = holdout_split(images, labels, seed=seed, **holdout)
-    loss = builder["compile"]["loss"]
-    x_train, x_hold = model_inputs(model, x_train), model_inputs(model, x_hold)
+    loss, fit = builder["compile"]["loss"], builder["fit"]
     y_train, y_hold = targets(y_train, loss, num_classes), targets(y_hold, loss, num_classes)
+    x_train, x_hold = input_rows(model, x_train), input_rows(model, x_hold)
+    if fit["validation_split"]:  # as Keras splits: the last rows, before any shuffling
+        split_at = math.floor(len(x_train) * (1 - fit["validation_split"]))
+        x_train, x_val, y_train, y_val = (
+            x_train[:split_at],
+            x_train[split_at:],
+            y_train[:split_at],
+            y_train[split_at:],
+        )
+    else:  # Galaxy's keras_train_and_eval: the holdout is the validation data
+        x_val, y_val = x_hold, y_hold
     compile_model(model, builder, loss_scale=policy == "mixed_float16")
-    fit = builder["fit"]
-    validation = (
-        {"validation_split": fit["validation_split"]}
-        if fit["validation_split"]
-        else {"validation_data": (x_hold, y_hold)}
-    )
-    timer = TrainingTimer()
+    model_callbacks, timer = make_callbacks(builder), TrainingTimer()
     history = model.fit(
-        x_train,
-        y_train,
+        batches(x_train, y_train, fit["batch_size"], shuffle_seed=seed),
+        validation_data=batches(x_val, y_val, fit["batch_size"]),
         epochs=fit["epochs"],
-        batch_size=fit["batch_size"],
-        callbacks=[*make_callbacks(builder), timer],
+        shuffle=False,  # batches() shuffles
+        callbacks=[*model_callbacks, timer],
         verbose=2,
-        **validation,
     )
-    trained = math.floor(len(x_train) * (1 - fit["validation_split"])) * len(history.epoch)
+    trained = len(x_train) * len(history.epoch)
     logging.info(
         "fit: %d training images in %.2f s: %.0f images/s (holdout evaluation not counted)",
         trained,
         timer.seconds,
         trained / timer.seconds,
     )
-    scores = model.evaluate(x_hold, y_hold, batch_size=fit["batch_size"], return_dict=True, verbose=0)
+    if x_val is x_hold and not any(getattr(cb, "restore_best_weights", False) for cb in model_callbacks):
+        # the last epoch's validation is this very model on the holdout: no need to evaluate again
+        scores = {
+            name.removeprefix("val_"): values[-1]
+            for name, values in history.history.items()
+            if name.startswith("val_")
+        }
+    else:
+        scores = model.evaluate(batches(x_hold, y_hold, fit["batch_size"]), return_dict=True, verbose=0)
     epochs = pd.DataFrame(history.history)
     epochs.insert(0, "epoch", np.arange(1, len(epochs) + 1))
     return model, epochs, scores
