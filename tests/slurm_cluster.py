@@ -61,7 +61,7 @@ class SlurmCluster:
 
     def __init__(self, state_dir: Path):
         self.dir = Path(state_dir)
-        self.cpus = os.cpu_count()
+        self.cpus = len(os.sched_getaffinity(0))  # as `nproc` counts them
         self.memory_mb = int(total_memory_mb() * 0.9)
         self.jobcomp = self.dir / "jobcomp.txt"
         self.munge_socket = MUNGE_DIR / f"test-{os.getpid()}.socket"
@@ -173,7 +173,7 @@ PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
         return path.read_text() if path.exists() else ""
 
     def _spawn(self, name: str, command: list[str], user: str | None = None):
-        output = open(self.dir / f"{name}.out", "wb")  # noqa: SIM115 - the daemon holds it
+        output = open(self.dir / f"{name}.out", "wb")  # the daemon writes to its own copy
         self.processes[name] = subprocess.Popen(
             command, stdout=output, stderr=subprocess.STDOUT, user=user, start_new_session=True
         )

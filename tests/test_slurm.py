@@ -85,6 +85,9 @@ def slurm_logs(workdir: Path) -> dict[str, list[Path]]:
 @pytest.fixture(scope="module")
 def sample_run(cluster, tmp_path_factory):
     """The whole workflow on the sample, downloaded from a fake Zenodo, through profiles/slurm."""
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    most = max(resources["mem_mb"] for resources in profile["set-resources"].values())
+    assert cluster.memory_mb >= most, f"profiles/slurm asks for {most} MB, the node has {cluster.memory_mb}"
     served = tmp_path_factory.mktemp("sample_tsv")
     for name in ZENODO_FILES:
         (served / name).write_bytes(gzip.decompress((SAMPLE / f"{name}.gz").read_bytes()))
@@ -103,6 +106,7 @@ def test_every_rule_but_the_download_ran_as_a_slurm_job(cluster, sample_run):
     for name, logs in slurm_logs(workdir).items():
         assert len(logs) == 1, f"{name}: {logs}"
         job_id = logs[0].stem
+        assert job_id in finished, f"{name}: SLURM job {job_id} is not in the job completion log"
         job = finished[job_id]
         assert (job["JobState"], job["NodeList"]) == ("COMPLETED", "localhost"), name
         assert f"rule {SLURM_JOBS[name][0]}:" in logs[0].read_text(), name
