@@ -1,0 +1,164 @@
+"""profiles/slurm on a real one-node SLURM cluster that the tests start (tests/slurm_cluster.py).
+
+Skipped where SLURM is not installed, except in CI (CI=true), where that is a failure:
+`.ci/run` installs it.
+"""
+
+import gzip
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from slurm_cluster import SlurmCluster, why_not_here
+from workflow_runner import JOB_NAMES, REPO
+from zenodo_server import FakeZenodo
+
+from mnist_cnn import ZENODO_FILES
+
+SAMPLE = REPO / "resources" / "mnist_sample"
+
+
+def rule_and_log_folder(job_name: str) -> tuple[str, str]:
+    """check_data_train -> (check_data, check_data/train): the plugin's log folder adds wildcards."""
+    if job_name.startswith("check_data_"):
+        return "check_data", f"check_data/{job_name.removeprefix('check_data_')}"
+    return job_name, job_name
+
+
+# Every job but the download, which is a local rule.
+SLURM_JOBS = {name: rule_and_log_folder(name) for name in JOB_NAMES if name != "download"}
+# Long enough for the whole sample run on 2 busy cores; the run is killed after that.
+TIMEOUT = 600
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    reason = why_not_here()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the SLURM tests must run in CI, but {reason}")
+        pytest.skip(reason)
+    with SlurmCluster(tmp_path_factory.mktemp("slurm")) as running:
+        yield running
+
+
+def run_on_slurm(
+    cluster: SlurmCluster, workdir: Path, config: dict, *targets: str
+) -> subprocess.CompletedProcess:
+    """README's cluster command, with config/sample.yaml and ``config`` on top."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    overrides = workdir / "test_config.yaml"
+    overrides.write_text(yaml.safe_dump(config))
+    command = [
+        "timeout", "-s", "KILL", str(TIMEOUT),
+        sys.executable, "-m", "snakemake",
+        "--snakefile", str(REPO / "Snakefile"),
+        "--directory", str(workdir),
+        "--workflow-profile", str(REPO / "profiles" / "slurm"),
+        "--configfile", str(REPO / "config.yaml"), str(REPO / "config" / "sample.yaml"), str(overrides),
+        # the profile's 16 training threads, on a node with fewer CPUs
+        "--max-threads", str(cluster.cpus),
+        # no accounting database here: sacct knows no job, squeue does for MinJobAge seconds
+        "--slurm-status-command", "squeue",
+        "--slurm-init-seconds-before-status-checks", "1",
+        "--slurm-keep-successful-logs",
+        *targets,
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True)
+    result.output = result.stdout + result.stderr
+    assert result.returncode != 137, f"killed after {TIMEOUT} s:\n{result.output}"
+    return result
+
+
+def slurm_logs(workdir: Path) -> dict[str, list[Path]]:
+    """The plugin's log of each SLURM job (named <job id>.log), by job name."""
+    logdir = workdir / ".snakemake" / "slurm_logs"
+    return {
+        name: sorted((logdir / f"rule_{folder}").glob("*.log")) for name, (_, folder) in SLURM_JOBS.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def sample_run(cluster, tmp_path_factory):
+    """The whole workflow on the sample, downloaded from a fake Zenodo, through profiles/slurm."""
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    most = max(resources["mem_mb"] for resources in profile["set-resources"].values())
+    assert cluster.memory_mb >= most, f"profiles/slurm asks for {most} MB, the node has {cluster.memory_mb}"
+    served = tmp_path_factory.mktemp("sample_tsv")
+    for name in ZENODO_FILES:
+        (served / name).write_bytes(gzip.decompress((SAMPLE / f"{name}.gz").read_bytes()))
+    workdir = tmp_path_factory.mktemp("slurm_run")
+    with FakeZenodo({name: served / name for name in ZENODO_FILES}) as zenodo:
+        config = {"data": {"dir": ""}, "zenodo": {"url": zenodo.url, "backoff": 0.01}, "fit": {"epochs": 2}}
+        result = run_on_slurm(cluster, workdir, config)
+    assert result.returncode == 0, result.output
+    return workdir, result
+
+
+def test_every_rule_but_the_download_ran_as_a_slurm_job(cluster, sample_run):
+    workdir, _ = sample_run
+    finished = cluster.finished_jobs()
+    job_ids = {}
+    for name, logs in slurm_logs(workdir).items():
+        assert len(logs) == 1, f"{name}: {logs}"
+        job_id = logs[0].stem
+        assert job_id in finished, f"{name}: SLURM job {job_id} is not in the job completion log"
+        job = finished[job_id]
+        assert (job["JobState"], job["NodeList"]) == ("COMPLETED", "localhost"), name
+        assert f"rule {SLURM_JOBS[name][0]}:" in logs[0].read_text(), name
+        job_ids[name] = job_id
+    assert len(set(job_ids.values())) == len(SLURM_JOBS)
+    # the download ran here, not on the cluster
+    assert not (workdir / ".snakemake" / "slurm_logs" / "rule_download").exists()
+    assert "X_train.tsv" in (workdir / "logs" / "download.log").read_text()
+
+
+def test_jobs_get_the_profiles_threads_memory_and_runtime(cluster, sample_run):
+    workdir, _ = sample_run
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    finished = cluster.finished_jobs()
+    for name, logs in slurm_logs(workdir).items():
+        rule = SLURM_JOBS[name][0]
+        resources = profile["set-resources"][rule]
+        threads = min(profile["set-threads"].get(rule, 1), cluster.cpus)
+        job = finished[logs[0].stem]
+        assert job["Tres"].startswith(f"cpu={threads},mem={resources['mem_mb']}M,node=1"), (name, job)
+        assert job["TimeLimit"] == str(resources["runtime"]), (name, job)
+    train_log = (workdir / "logs" / "train.log").read_text()
+    assert f"TensorFlow threads: {cluster.cpus} intra-op" in train_log
+
+
+def test_the_cluster_run_trains_and_evaluates(sample_run):
+    workdir, _ = sample_run
+    history = pd.read_csv(workdir / "results" / "model" / "history.tsv", sep="\t")
+    assert history["epoch"].tolist() == [1, 2]
+    report = pd.read_csv(workdir / "results" / "classification_report.tsv", sep="\t", index_col=0)
+    assert report.loc["weighted avg", "support"] == 1000
+    assert report.loc["accuracy", "f1-score"] > 0.5  # chance is 0.1
+
+
+def test_a_failing_job_fails_the_run(cluster, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ZENODO_FILES:
+        (data / f"{name}.gz").write_bytes((SAMPLE / f"{name}.gz").read_bytes())
+    lines = gzip.decompress((SAMPLE / "X_train.tsv.gz").read_bytes()).decode().splitlines(keepends=True)
+    cells = lines[1].split("\t")
+    cells[399] = "999"
+    lines[1] = "\t".join(cells)
+    (data / "X_train.tsv.gz").write_bytes(gzip.compress("".join(lines).encode()))
+
+    # only the data check, to keep it short
+    result = run_on_slurm(cluster, tmp_path / "run", {"data": {"dir": str(data)}}, "results/data/train.npz")
+    assert result.returncode == 1, result.output
+    message = "X_train.tsv.gz, line 2, column 400: expected a pixel value 0..255, found 999"
+    assert message in (tmp_path / "run" / "logs" / "check_data_train.log").read_text()
+    assert message in result.output
+    [log] = slurm_logs(tmp_path / "run")["check_data_train"]
+    assert cluster.finished_jobs()[log.stem]["JobState"] == "FAILED"
+    assert "Error in rule check_data" in result.output
+    assert not (tmp_path / "run" / "results" / "data" / "train.npz").exists()
