@@ -107,7 +107,10 @@ def test_every_rule_has_a_log_and_a_benchmark(full_run):
         benchmark = pd.read_csv(workdir / "benchmarks" / f"{rule}.tsv", sep="\t")
         assert benchmark["s"].iloc[0] > 0
     for rule in ("train", "predict"):  # --cores 2 caps the rules' threads at 2
-        assert "TensorFlow threads: 2 intra-op, 2 inter-op" in (workdir / "logs" / f"{rule}.log").read_text()
+        assert (
+            "TensorFlow threads: 2 intra-op, 2 inter-op; op determinism on"
+            in (workdir / "logs" / f"{rule}.log").read_text()
+        )
     download_log = (workdir / "logs" / "download.log").read_text()
     assert "X_train.tsv" in download_log and "B/s" in download_log  # progress: bytes and rate
 
