@@ -8,7 +8,7 @@ temporary folder that is removed when the check passes). Every file under result
 same in both runs, byte for byte, with one exception: a Keras .keras archive holds the time it
 was saved (metadata.json's date_saved and the zip's entry times), so it is compared member by
 member, date_saved left out. Prints one line per file and exits 0 when all are the same, 1 when
-any file differs or is in one run only, 2 when a run fails.
+any file differs or is in one run only, 2 when a run fails or writes nothing under results/.
 """
 
 import argparse
