@@ -82,10 +82,12 @@ TRAIN_IN_A_NEW_PROCESS = """
 import hashlib, json, sys
 sys.path.insert(0, "workflow/scripts")
 from mnist_cnn.data import load_split
-from mnist_cnn.training import train, use_threads
-use_threads(2)
+from mnist_cnn.training import set_up_tensorflow, train
+set_up_tensorflow(2)
 builder = json.loads(sys.argv[2])
 model, _, _ = train(sys.argv[3], builder, *load_split(sys.argv[1]), json.loads(sys.argv[4]), 10)
+from tensorflow.python.framework.config import is_op_determinism_enabled
+assert is_op_determinism_enabled()
 print(hashlib.md5(b"".join(w.tobytes() for w in model.get_weights())).hexdigest())
 """
 

@@ -9,6 +9,9 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+import snakemake
+import tensorflow as tf
+import yaml
 from workflow_runner import JOB_NAMES, REPO, run_snakemake
 from zenodo_server import closed_port_url
 
@@ -100,6 +103,28 @@ def test_predictions_and_evaluation(full_run, tsv_dir):
     assert width > 600 and height > 500
 
 
+def test_provenance_is_written_beside_the_results_and_shown_in_the_report(full_run, tsv_dir):
+    results, workdir, config = full_run
+    record = yaml.safe_load((results / "provenance.yaml").read_text())
+    assert record["software"]["tensorflow"] == tf.__version__
+    assert record["software"]["keras"] == keras.__version__
+    assert record["workflow"]["snakemake"] == snakemake.__version__
+    for name in ZENODO_FILES:
+        assert record["data"][name] == {
+            "path": f"results/data/{name}",
+            "md5": md5sum(tsv_dir / name),
+            "bytes": (tsv_dir / name).stat().st_size,
+        }
+    assert (
+        record["config"]["fit"]["epochs"] == 10
+        and record["config"]["zenodo"]["url"] == config["zenodo"]["url"]
+    )
+    result = run_snakemake(workdir, config, "--report", str(workdir / "report.html"))
+    assert result.returncode == 0, result.output
+    report = (workdir / "report.html").read_text()
+    assert "results/provenance.yaml" in report and "Provenance of these results" in report
+
+
 def test_every_rule_has_a_log_and_a_benchmark(full_run):
     _, workdir, _ = full_run
     for rule in JOB_NAMES:
@@ -107,7 +132,10 @@ def test_every_rule_has_a_log_and_a_benchmark(full_run):
         benchmark = pd.read_csv(workdir / "benchmarks" / f"{rule}.tsv", sep="\t")
         assert benchmark["s"].iloc[0] > 0
     for rule in ("train", "predict"):  # --cores 2 caps the rules' threads at 2
-        assert "TensorFlow threads: 2 intra-op, 2 inter-op" in (workdir / "logs" / f"{rule}.log").read_text()
+        assert (
+            "TensorFlow threads: 2 intra-op, 2 inter-op; op determinism on"
+            in (workdir / "logs" / f"{rule}.log").read_text()
+        )
     download_log = (workdir / "logs" / "download.log").read_text()
     assert "X_train.tsv" in download_log and "B/s" in download_log  # progress: bytes and rate
 

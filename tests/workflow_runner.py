@@ -17,6 +17,7 @@ JOB_NAMES = [
     "train",
     "predict",
     "evaluate",
+    "provenance",
 ]
 
 

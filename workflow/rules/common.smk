@@ -4,11 +4,13 @@ import sys
 from pathlib import Path
 
 from jsonschema import ValidationError
+from snakemake import __version__ as SNAKEMAKE_VERSION
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from mnist_cnn import ZENODO_FILES
+from mnist_cnn.provenance import git_version, recorded_config
 
 
 def validate_config():
@@ -29,6 +31,7 @@ validate_config()
 N_FEATURES = math.prod(config["model"]["input_shape"])
 NUM_CLASSES = config["data"]["num_classes"]
 DATA_DIR = config["data"]["dir"]
+WORKFLOW_VERSION = git_version(workflow.basedir)
 
 
 wildcard_constraints:
@@ -43,6 +46,11 @@ def data_file(name):
         if candidate.exists():
             return str(candidate)
     raise WorkflowError(f"data.dir: {DATA_DIR} holds neither {name} nor {name}.gz")
+
+
+def data_files(wildcards):
+    """The four input TSVs, wherever they come from."""
+    return [data_file(name) for name in ZENODO_FILES]
 
 
 def known_md5(wildcards, input):
@@ -65,4 +73,5 @@ def final_outputs():
         "results/confusion_matrix.png",
         "results/confusion_matrix.tsv",
         "results/classification_report.tsv",
+        "results/provenance.yaml",
     ]

@@ -10,9 +10,9 @@ import keras  # noqa: E402
 
 from mnist_cnn.data import load_split  # noqa: E402
 from mnist_cnn.prediction import predict, write_predictions  # noqa: E402
-from mnist_cnn.training import use_threads  # noqa: E402
+from mnist_cnn.training import set_up_tensorflow  # noqa: E402
 
-use_threads(snakemake.threads)
+set_up_tensorflow(snakemake.threads)
 
 images, _ = load_split(snakemake.input.data)
 model = keras.models.load_model(snakemake.input.model)

@@ -8,9 +8,9 @@ from mnist_cnn import rule
 
 rule.start(snakemake)
 from mnist_cnn.data import load_split  # noqa: E402
-from mnist_cnn.training import save_weights_h5, train, use_threads, write_scores  # noqa: E402
+from mnist_cnn.training import save_weights_h5, set_up_tensorflow, train, write_scores  # noqa: E402
 
-use_threads(snakemake.threads)
+set_up_tensorflow(snakemake.threads)
 images, labels = load_split(snakemake.input.data)
 model_json = Path(snakemake.input.model_config).read_text()
 builder = json.loads(Path(snakemake.input.builder).read_text())

@@ -1,5 +1,7 @@
 """Shared logic of the CNN-on-MNIST workflow: the rule scripts and the tests import it."""
 
+import hashlib
+
 ZENODO_FILES = ("X_train.tsv", "y_train.tsv", "X_test.tsv", "y_test.tsv")
 
 
@@ -8,3 +10,8 @@ class InputError(Exception):
 
     Not a ValueError on purpose: pooch retries downloads on ValueError.
     """
+
+
+def md5sum(path) -> str:
+    with open(path, "rb") as stream:
+        return hashlib.file_digest(stream, "md5").hexdigest()

@@ -5,14 +5,13 @@ scanned line by line, to name the first bad line and column.
 """
 
 import gzip
-import hashlib
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mnist_cnn import InputError
+from mnist_cnn import InputError, md5sum
 
 PIXEL_MAX = 255
 
@@ -123,14 +122,6 @@ def read_split(
             "expected one label per image"
         )
     return images, labels
-
-
-def md5sum(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_md5(path: Path, expected: str) -> None:

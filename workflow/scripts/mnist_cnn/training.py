@@ -16,11 +16,18 @@ from sklearn.model_selection import train_test_split
 from mnist_cnn.model_builder import compile_model, make_callbacks
 
 
-def use_threads(threads: int) -> None:
-    """TensorFlow's thread pools sized to the rule's ``threads`` (call before any TF work)."""
+def set_up_tensorflow(threads: int) -> None:
+    """TensorFlow for a rule: thread pools sized to its ``threads``, deterministic ops (call first).
+
+    Without op determinism TensorFlow may pick kernels (on GPUs above all) that add floating-point
+    numbers in a different order on every run, and the same seed would not give the same bits.
+    The thread count changes the order of the sums as well: bit-identical results need the same
+    number of threads, as well as the same CPU or GPU and the same versions.
+    """
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
-    logging.info("TensorFlow threads: %d intra-op, %d inter-op", threads, threads)
+    tf.config.experimental.enable_op_determinism()
+    logging.info("TensorFlow threads: %d intra-op, %d inter-op; op determinism on", threads, threads)
 
 
 class TrainingTimer(keras.callbacks.Callback):
