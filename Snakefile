@@ -16,6 +16,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/model.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/experiments.smk"
 
 
 rule all:
