@@ -126,6 +126,7 @@ def test_every_rule_has_a_script_and_an_env():
         "train",
         "predict",
         "evaluate",
+        "compare",
     }
     for script, env_file in rules.values():
         assert script.exists() and env_file.exists()

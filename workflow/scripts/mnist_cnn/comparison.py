@@ -73,7 +73,8 @@ def plot_comparison(table: pd.DataFrame, path) -> None:
         ax.bar_label(bars, labels=[label.format(v) for v in values], padding=3)
         ax.set_title(title)
         ax.set_xlim(0, values.max() * 1.35 if values.max() > 0 else 1)
-        ax.xaxis.set_major_formatter("{x:,.4g}")
+        if column == "parameters":
+            ax.xaxis.set_major_formatter("{x:,.0f}")
         ax.spines[["top", "right"]].set_visible(False)
     axes[0].set_ylabel("Experiment")
     fig.suptitle(f"{len(names)} experiments on the same data")
