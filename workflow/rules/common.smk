@@ -85,8 +85,10 @@ def known_md5(wildcards, input):
 # of experiments).
 
 
+# "" or a declared experiment's prefix. Never an empty pattern: Snakemake ignores that and
+# falls back to ".+", which cannot match the single run's "".
 wildcard_constraints:
-    prefix="|".join(["", *(re.escape(experiment_prefix(name)) for name in EXPERIMENTS)]),
+    prefix="(?:" + "|".join(re.escape(experiment_prefix(name)) for name in EXPERIMENTS) + ")?",
 
 
 def run_config(wildcards):
