@@ -17,6 +17,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/model.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/provenance.smk"
+include: "workflow/rules/experiments.smk"
 
 
 rule all:

@@ -127,6 +127,7 @@ def test_every_rule_has_a_script_and_an_env():
         "predict",
         "evaluate",
         "provenance",
+        "compare",
     }
     for script, env_file in rules.values():
         assert script.exists() and env_file.exists()

@@ -1,5 +1,6 @@
 # Everything that is not a rule: config validation, input functions, constants.
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -11,22 +12,37 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from mnist_cnn import ZENODO_FILES
 from mnist_cnn.provenance import git_version, recorded_config
+from mnist_cnn.experiments import deep_merge, experiment_name, experiment_prefix
 
 
-def validate_config():
-    """Check config against the schema (filling in defaults); one line per bad value."""
+def validate_config(values, where=""):
+    """Check values against the schema (filling in defaults); one line per bad value.
+
+    where: the key the values sit under in the config (experiments.<name>), for the message.
+    """
     try:
-        validate(config, schema="../schemas/config.schema.yaml")
+        validate(values, schema="../schemas/config.schema.yaml")
     except WorkflowError as error:
         bad = error.__cause__ or error.__context__
         if not isinstance(bad, ValidationError):
             raise
-        where = ".".join(map(str, bad.absolute_path)) or "the top level"
+        where = ".".join(map(str, [*filter(None, [where]), *bad.absolute_path])) or "the top level"
         expected = bad.schema.get("description", "")
         raise WorkflowError(f"Invalid config at {where}: {bad.message}. {expected}".strip()) from None
 
 
-validate_config()
+def experiment_configs():
+    """Each experiment's whole config: its overrides merged over the rest of the config, checked."""
+    base = {key: value for key, value in config.items() if key != "experiments"}
+    merged = {}
+    for name, overrides in config["experiments"].items():
+        merged[name] = deep_merge(base, overrides or {})
+        validate_config(merged[name], where=f"experiments.{name}")
+    return merged
+
+
+validate_config(config)
+EXPERIMENTS = experiment_configs()
 
 N_FEATURES = math.prod(config["model"]["input_shape"])
 NUM_CLASSES = config["data"]["num_classes"]
@@ -62,16 +78,71 @@ def known_md5(wildcards, input):
     }
 
 
+# Experiments (config key experiments, see config/experiments.yaml). The same rules serve the
+# single run and every experiment. Making a rule per experiment takes three mechanical steps.
+#   1. In its output, log and benchmark, and in inputs made per experiment, put {prefix} right
+#      after results/, logs/ and benchmarks/: "results/{prefix}predictions.tsv". {prefix} is ""
+#      for the single run (paths as before) and experiments/<name>/ for an experiment.
+#      Inputs of the shared data (results/data/...) keep plain paths: the data is made once.
+#   2. In params, read model and training settings with setting("fit", "batch_size") instead of
+#      config["fit"]["batch_size"]: that is the config of the run {prefix} names. An input
+#      function calls run_config(wildcards) instead of reading config.
+#   3. Add its outputs meant for people, below results/, to RUN_OUTPUTS: rule all then asks for
+#      them for the single run or for every experiment.
+# Keys shared by all runs (zenodo, data, threads) stay config[...] (the schema keeps them out
+# of experiments).
+
+
+# "" or a declared experiment's prefix. Never an empty pattern: Snakemake ignores that and
+# falls back to ".+", which cannot match the single run's "".
+wildcard_constraints:
+    prefix="(?:" + "|".join(re.escape(experiment_prefix(name)) for name in EXPERIMENTS) + ")?",
+
+
+def run_config(wildcards):
+    """The config of the single run ({prefix} empty) or of the experiment {prefix} names."""
+    name = experiment_name(wildcards.prefix)
+    return EXPERIMENTS[name] if name else config
+
+
+def setting(*keys):
+    """A params function: run_config(wildcards)[keys[0]][keys[1]]..."""
+
+    def lookup(wildcards):
+        value = run_config(wildcards)
+        for key in keys:
+            value = value[key]
+        return value
+
+    return lookup
+
+
+def experiment_files(pattern):
+    """pattern, such as "results/{prefix}model/history.tsv", for each experiment in order."""
+    return [pattern.format(prefix=experiment_prefix(name)) for name in EXPERIMENTS]
+
+
 def model_json_input(wildcards):
-    return config["model"]["config_json"] or []
+    return run_config(wildcards)["model"]["config_json"] or []
+
+
+# Below results/{prefix}: what rule all asks for, for each run.
+RUN_OUTPUTS = [
+    "model/train_metrics.tsv",
+    "predictions.tsv",
+    "confusion_matrix.png",
+    "confusion_matrix.tsv",
+    "classification_report.tsv",
+    "provenance.yaml",
+]
 
 
 def final_outputs():
+    """The single run's outputs; with experiments declared, each experiment's and the comparison."""
+    if not EXPERIMENTS:
+        return [f"results/{path}" for path in RUN_OUTPUTS]
     return [
-        "results/model/train_metrics.tsv",
-        "results/predictions.tsv",
-        "results/confusion_matrix.png",
-        "results/confusion_matrix.tsv",
-        "results/classification_report.tsv",
-        "results/provenance.yaml",
+        *(f"results/{prefix}{path}" for prefix in experiment_files("{prefix}") for path in RUN_OUTPUTS),
+        "results/experiments/comparison.tsv",
+        "results/experiments/comparison.png",
     ]

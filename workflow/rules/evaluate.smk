@@ -1,27 +1,27 @@
 rule evaluate:
     input:
-        predictions="results/predictions.tsv",
+        predictions="results/{prefix}predictions.tsv",
         data="results/data/test.npz",
     output:
         confusion_matrix=report(
-            "results/confusion_matrix.png",
+            "results/{prefix}confusion_matrix.png",
             caption="../report/confusion_matrix.rst",
             category="Evaluation",
         ),
         confusion_table=report(
-            "results/confusion_matrix.tsv",
+            "results/{prefix}confusion_matrix.tsv",
             caption="../report/confusion_matrix.rst",
             category="Evaluation",
         ),
         report=report(
-            "results/classification_report.tsv",
+            "results/{prefix}classification_report.tsv",
             caption="../report/classification_report.rst",
             category="Evaluation",
         ),
     log:
-        "logs/evaluate.log",
+        "logs/{prefix}evaluate.log",
     benchmark:
-        "benchmarks/evaluate.tsv"
+        "benchmarks/{prefix}evaluate.tsv"
     conda:
         "../../envs/evaluate.yaml"
     threads: 1

@@ -2,11 +2,11 @@ rule model_config:
     input:
         model_json_input,
     output:
-        "results/model/model_config.json",
+        "results/{prefix}model/model_config.json",
     log:
-        "logs/model_config.log",
+        "logs/{prefix}model_config.log",
     benchmark:
-        "benchmarks/model_config.tsv"
+        "benchmarks/{prefix}model_config.tsv"
     conda:
         "../../envs/keras.yaml"
     threads: 1
@@ -14,8 +14,8 @@ rule model_config:
         mem_mb=1000,
         runtime=10,
     params:
-        input_shape=config["model"]["input_shape"],
-        layers=config["model"]["layers"],
+        input_shape=setting("model", "input_shape"),
+        layers=setting("model", "layers"),
         n_features=N_FEATURES,
     script:
         "../scripts/model_config.py"
@@ -23,11 +23,11 @@ rule model_config:
 
 rule model_builder:
     output:
-        "results/model/model_builder.json",
+        "results/{prefix}model/model_builder.json",
     log:
-        "logs/model_builder.log",
+        "logs/{prefix}model_builder.log",
     benchmark:
-        "benchmarks/model_builder.tsv"
+        "benchmarks/{prefix}model_builder.tsv"
     conda:
         "../../envs/keras.yaml"
     threads: 1
@@ -35,10 +35,10 @@ rule model_builder:
         mem_mb=1000,
         runtime=10,
     params:
-        compile=config["compile"],
-        fit=config["fit"],
-        random_seed=config["random_seed"],
-        precision=config["precision"],
+        compile=setting("compile"),
+        fit=setting("fit"),
+        random_seed=setting("random_seed"),
+        precision=setting("precision"),
     script:
         "../scripts/model_builder.py"
 
@@ -46,17 +46,17 @@ rule model_builder:
 rule train:
     input:
         data="results/data/train.npz",
-        model_config="results/model/model_config.json",
-        builder="results/model/model_builder.json",
+        model_config="results/{prefix}model/model_config.json",
+        builder="results/{prefix}model/model_builder.json",
     output:
-        model="results/model/model.keras",
-        weights="results/model/weights.h5",
-        metrics="results/model/train_metrics.tsv",
-        history="results/model/history.tsv",
+        model="results/{prefix}model/model.keras",
+        weights="results/{prefix}model/weights.h5",
+        metrics="results/{prefix}model/train_metrics.tsv",
+        history="results/{prefix}model/history.tsv",
     log:
-        "logs/train.log",
+        "logs/{prefix}train.log",
     benchmark:
-        "benchmarks/train.tsv"
+        "benchmarks/{prefix}train.tsv"
     conda:
         "../../envs/keras.yaml"
     threads: config["threads"]["train"]
@@ -64,7 +64,7 @@ rule train:
         mem_mb=3000,
         runtime=120,
     params:
-        holdout=config["holdout"],
+        holdout=setting("holdout"),
         num_classes=NUM_CLASSES,
     script:
         "../scripts/train.py"
@@ -72,14 +72,14 @@ rule train:
 
 rule predict:
     input:
-        model="results/model/model.keras",
+        model="results/{prefix}model/model.keras",
         data="results/data/test.npz",
     output:
-        "results/predictions.tsv",
+        "results/{prefix}predictions.tsv",
     log:
-        "logs/predict.log",
+        "logs/{prefix}predict.log",
     benchmark:
-        "benchmarks/predict.tsv"
+        "benchmarks/{prefix}predict.tsv"
     conda:
         "../../envs/keras.yaml"
     threads: config["threads"]["predict"]
@@ -87,7 +87,7 @@ rule predict:
         mem_mb=2000,
         runtime=20,
     params:
-        method=config["predict"]["method"],
-        batch_size=config["fit"]["batch_size"],
+        method=setting("predict", "method"),
+        batch_size=setting("fit", "batch_size"),
     script:
         "../scripts/predict.py"

@@ -2,17 +2,17 @@ rule provenance:
     input:
         data=data_files,
         # the last result: the record is written after the results, and again whenever they are
-        results="results/classification_report.tsv",
+        results="results/{prefix}classification_report.tsv",
     output:
         report(
-            "results/provenance.yaml",
+            "results/{prefix}provenance.yaml",
             caption="../report/provenance.rst",
             category="Provenance",
         ),
     log:
-        "logs/provenance.log",
+        "logs/{prefix}provenance.log",
     benchmark:
-        "benchmarks/provenance.tsv"
+        "benchmarks/{prefix}provenance.tsv"
     conda:
         "../../envs/keras.yaml"
     threads: 1
@@ -20,7 +20,7 @@ rule provenance:
         mem_mb=500,
         runtime=10,
     params:
-        config=recorded_config(config),
+        config=lambda wildcards: recorded_config(run_config(wildcards)),
         snakemake_version=SNAKEMAKE_VERSION,
         workflow_version=WORKFLOW_VERSION,
     script:

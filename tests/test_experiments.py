@@ -1,0 +1,257 @@
+"""Sweeps: experiments declared in the config, each run into results/experiments/<name>/, compared."""
+
+import json
+import re
+import struct
+
+import keras
+import pandas as pd
+import pytest
+import yaml
+from workflow_runner import REPO, run_snakemake
+
+from mnist_cnn import InputError
+from mnist_cnn.comparison import comparison_table, count_parameters, experiment_row, plot_comparison
+from mnist_cnn.experiments import deep_merge, experiment_name, experiment_prefix
+from mnist_cnn.model_config import build_model
+from mnist_cnn.training import save_weights_h5
+
+EXPERIMENTS_YAML = REPO / "config" / "experiments.yaml"
+NAMES = ["tutorial_cnn", "galaxy_workflow_cnn", "fnn_500"]
+COLUMNS = [
+    "test_accuracy",
+    "holdout_accuracy",
+    "holdout_loss",
+    "parameters",
+    "epochs",
+    "train_seconds",
+]
+# What rule all asks for per experiment, below results/experiments/<name>/, and what it makes on the way.
+RUN_FILES = [
+    "model/model_config.json",
+    "model/model_builder.json",
+    "model/model.keras",
+    "model/weights.h5",
+    "model/train_metrics.tsv",
+    "model/history.tsv",
+    "predictions.tsv",
+    "confusion_matrix.png",
+    "confusion_matrix.tsv",
+    "classification_report.tsv",
+]
+PER_RUN_JOBS = ["model_config", "model_builder", "train", "predict", "evaluate", "provenance"]
+# The sample in resources/ with 2 epochs for every experiment (the Galaxy one sets 10 itself).
+QUICK = {"fit": {"epochs": 2}, "experiments": {"galaxy_workflow_cnn": {"fit": {"epochs": 2}}}}
+
+
+def png_size(path):
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", header[16:24])
+
+
+# --- merging an experiment's overrides -------------------------------------------------------
+
+
+def test_deep_merge_merges_mappings_and_replaces_lists_and_values():
+    base = {"fit": {"epochs": 2, "batch_size": 500}, "model": {"layers": [1, 2, 3], "input_shape": [784]}}
+    merged = deep_merge(base, {"fit": {"epochs": 10}, "model": {"layers": [4]}, "random_seed": 3})
+    assert merged == {
+        "fit": {"epochs": 10, "batch_size": 500},
+        "model": {"layers": [4], "input_shape": [784]},
+        "random_seed": 3,
+    }
+    assert base == {
+        "fit": {"epochs": 2, "batch_size": 500},
+        "model": {"layers": [1, 2, 3], "input_shape": [784]},
+    }
+    merged["model"]["input_shape"].append(1)
+    assert base["model"]["input_shape"] == [784]  # a copy, not shared
+
+
+def test_deep_merge_with_nothing_is_an_equal_copy():
+    base = {"compile": {"optimizer": {"type": "Adam", "args": {"learning_rate": 0.001}}}}
+    merged = deep_merge(base, {})
+    assert merged == base and merged["compile"] is not base["compile"]
+
+
+def test_prefix_and_name():
+    assert experiment_prefix("fnn_500") == "experiments/fnn_500/"
+    assert experiment_name(experiment_prefix("fnn_500")) == "fnn_500"
+    assert experiment_name("") is None
+
+
+def test_galaxy_experiment_is_the_galaxy_workflow_config():
+    experiments = yaml.safe_load(EXPERIMENTS_YAML.read_text())["experiments"]
+    assert list(experiments) == NAMES
+    assert experiments["galaxy_workflow_cnn"] == yaml.safe_load(
+        (REPO / "config" / "galaxy_workflow.yaml").read_text()
+    )
+    assert experiments["tutorial_cnn"] == {}
+
+
+# --- the comparison's parts -------------------------------------------------------------------
+
+
+def test_count_parameters_counts_every_weight_as_keras_does(tmp_path):
+    layers = [
+        {"type": "Dense", "args": {"units": 16, "activation": "relu"}},
+        {"type": "BatchNormalization"},  # 2 of its 4 weight vectors are not trainable
+        {"type": "Dense", "args": {"units": 10, "activation": "softmax"}},
+    ]
+    model = build_model([784], layers)
+    save_weights_h5(model, tmp_path / "weights.h5")
+    assert count_parameters(tmp_path / "weights.h5") == model.count_params() == 784 * 16 + 16 + 4 * 16 + 170
+
+
+def test_nothing_to_compare_is_an_error():
+    with pytest.raises(InputError, match="no experiments to compare"):
+        comparison_table([])
+
+
+def test_metrics_without_loss_is_named(tmp_path):
+    (tmp_path / "train_metrics.tsv").write_text("accuracy\n0.9\n")
+    with pytest.raises(InputError, match=r"train_metrics.tsv: expected a column loss, found accuracy"):
+        experiment_row("x", tmp_path / "train_metrics.tsv", *[tmp_path / "unused"] * 4)
+
+
+# --- the real sweep ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    """The three experiments of config/experiments.yaml on the sample in resources/, 2 epochs each."""
+    workdir = tmp_path_factory.mktemp("sweep")
+    (workdir / "resources").symlink_to(REPO / "resources")
+    configfiles = (REPO / "config" / "sample.yaml", EXPERIMENTS_YAML)
+    result = run_snakemake(workdir, QUICK, configfiles=configfiles)
+    assert result.returncode == 0, result.output
+    return workdir, result.output, configfiles
+
+
+def test_each_experiment_ran_as_its_own_jobs(sweep):
+    workdir, output, _ = sweep
+    for name in NAMES:
+        for path in RUN_FILES:
+            assert (workdir / "results" / "experiments" / name / path).stat().st_size > 0, (name, path)
+        for job in PER_RUN_JOBS:
+            assert (workdir / "logs" / "experiments" / name / f"{job}.log").stat().st_size > 0
+            assert (workdir / "benchmarks" / "experiments" / name / f"{job}.tsv").exists()
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", output.split("Job stats:")[1], flags=re.M))
+    # the data is checked once for all experiments; everything after it once per experiment
+    assert counts == {
+        **{job: "3" for job in PER_RUN_JOBS},
+        "check_data": "2",
+        "compare": "1",
+        "all": "1",
+        "total": "22",
+    }
+    # with experiments declared, the single run's outputs are not made
+    assert sorted(p.name for p in (workdir / "results").iterdir()) == ["data", "experiments"]
+
+
+def test_each_experiment_has_its_own_settings(sweep):
+    workdir, _, _ = sweep
+    runs = workdir / "results" / "experiments"
+
+    def model(name):
+        return keras.models.model_from_json((runs / name / "model" / "model_config.json").read_text())
+
+    def builder(name):
+        return json.loads((runs / name / "model" / "model_builder.json").read_text())
+
+    assert model("tutorial_cnn").count_params() == 30_634  # padding same on the first Conv2D
+    assert model("galaxy_workflow_cnn").count_params() == 27_114  # no padding
+    fnn = model("fnn_500")
+    assert [layer.__class__.__name__ for layer in fnn.layers] == ["Dense", "Dense"]
+    assert fnn.layers[0].units == 500 and fnn.count_params() == 784 * 500 + 500 + 500 * 10 + 10
+    # sample.yaml's batch size and QUICK's epochs reach every experiment; the Galaxy one keeps its split
+    assert [builder(name)["fit"]["batch_size"] for name in NAMES] == [100, 100, 100]
+    assert [builder(name)["fit"]["epochs"] for name in NAMES] == [2, 2, 2]
+    assert [builder(name)["fit"]["validation_split"] for name in NAMES] == [0.0, 0.1, 0.0]
+
+
+def test_comparison_table_agrees_with_each_experiment(sweep):
+    workdir, _, _ = sweep
+    table = pd.read_csv(workdir / "results" / "experiments" / "comparison.tsv", sep="\t", index_col=0)
+    assert table.index.tolist() == NAMES and table.columns.tolist() == COLUMNS
+    for name in NAMES:
+        run = workdir / "results" / "experiments" / name
+        row = table.loc[name]
+        report = pd.read_csv(run / "classification_report.tsv", sep="\t", index_col=0)
+        assert row["test_accuracy"] == pytest.approx(report.loc["accuracy", "f1-score"], abs=1e-6)
+        assert row["test_accuracy"] > 0.5  # chance is 0.1
+        metrics = pd.read_csv(run / "model" / "train_metrics.tsv", sep="\t").iloc[0]
+        assert row["holdout_accuracy"] == pytest.approx(metrics["accuracy"], rel=1e-5)
+        assert row["holdout_loss"] == pytest.approx(metrics["loss"], rel=1e-5)
+        model = keras.models.model_from_json((run / "model" / "model_config.json").read_text())
+        assert row["parameters"] == model.count_params()
+        assert row["epochs"] == len(pd.read_csv(run / "model" / "history.tsv", sep="\t")) == 2
+        benchmark = pd.read_csv(workdir / "benchmarks" / "experiments" / name / "train.tsv", sep="\t")
+        assert row["train_seconds"] == pytest.approx(benchmark["s"].iloc[0], rel=1e-5)
+        assert row["train_seconds"] > 0
+    width, height = png_size(workdir / "results" / "experiments" / "comparison.png")
+    assert width > 1000 and height > 200
+
+
+def test_changing_one_experiment_reruns_only_that_experiment(sweep):
+    workdir, _, configfiles = sweep
+    result = run_snakemake(workdir, QUICK, "--dry-run", configfiles=configfiles)
+    assert result.returncode == 0 and "Nothing to be done" in result.output, result.output
+    changed = deep_merge(QUICK, {"experiments": {"fnn_500": {"fit": {"batch_size": 50}}}})
+    result = run_snakemake(workdir, changed, "--dry-run", configfiles=configfiles)
+    assert result.returncode == 0, result.output
+    outputs = re.findall(r"^    output: (\S+)", result.output, flags=re.M)
+    assert "results/experiments/fnn_500/model/model_builder.json" in outputs
+    assert "results/experiments/comparison.tsv" in " ".join(outputs)
+    assert not [path for path in outputs if "tutorial_cnn" in path or "galaxy_workflow_cnn" in path]
+
+
+def test_plot_comparison_of_the_sweep(sweep, tmp_path):
+    workdir, _, _ = sweep
+    table = pd.read_csv(workdir / "results" / "experiments" / "comparison.tsv", sep="\t", index_col=0)
+    plot_comparison(table.iloc[:2], tmp_path / "two.png")
+    _, height_two = png_size(tmp_path / "two.png")
+    _, height_three = png_size(workdir / "results" / "experiments" / "comparison.png")
+    assert height_three > height_two  # a bar per experiment
+
+
+# --- mistakes in the experiments, found before anything runs -----------------------------------
+
+BAD_EXPERIMENTS = {
+    "name": (
+        {"my run": {}},
+        "Invalid config at experiments: 'my run' does not match '^[A-Za-z0-9][A-Za-z0-9_-]*$'. "
+        "An experiment's name is a folder name of letters, digits, _ and -, starting with a letter or digit.",
+    ),
+    "value": (
+        {"fnn_500": {"fit": {"epochs": 0}}},
+        "Invalid config at experiments.fnn_500.fit.epochs: 0 is less than the minimum of 1. "
+        "Passes over the training data.",
+    ),
+    "misspelt-key": (
+        {"fnn_500": {"fit": {"epoch": 3}}},
+        "Invalid config at experiments.fnn_500.fit: Additional properties are not allowed ('epoch' was unexpected).",
+    ),
+    "shared-key": (
+        {"fnn_500": {"data": {"dir": "elsewhere"}}},
+        "Invalid config at experiments.fnn_500: 'data' is not one of ['model', 'compile', 'fit', "
+        "'random_seed', 'holdout', 'predict']. An experiment overrides model, compile, fit, random_seed, "
+        "holdout and predict only; zenodo, data and threads are shared by all experiments.",
+    ),
+    "layer": (
+        {"cnn": {"model": {"layers": [{"type": "Dense", "arg": {"units": 10}}]}}},
+        "Invalid config at experiments.cnn.model.layers.0: Additional properties are not allowed ('arg' was unexpected).",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_EXPERIMENTS, ids=list(BAD_EXPERIMENTS))
+def test_bad_experiment_is_one_clear_message(tmp_path, case):
+    experiments, message = BAD_EXPERIMENTS[case]
+    result = run_snakemake(
+        tmp_path, {"experiments": experiments}, "--dry-run", configfiles=(EXPERIMENTS_YAML,)
+    )
+    assert result.returncode != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
