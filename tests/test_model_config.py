@@ -126,11 +126,13 @@ import sys, yaml
 from mnist_cnn import rule
 if sys.argv[1] == "numpy":
     rule.keras_without_tensorflow()
-from mnist_cnn.model_config import build_model
+from mnist_cnn.model_config import build_model, load_model_json
 import keras
 config = yaml.safe_load(open("config.yaml"))
-print(keras.backend.backend(), "tensorflow" in sys.modules)
-print(build_model(config["model"]["input_shape"], config["model"]["layers"]).to_json(indent=2))
+model_json = build_model(config["model"]["input_shape"], config["model"]["layers"]).to_json(indent=2)
+galaxy_json = load_model_json("tests/data/galaxy_keras_2.3.1_cnn.json").to_json(indent=2)
+print(keras.backend.backend(), sys.modules.get("tensorflow") is not None)
+print(model_json, galaxy_json)
 """
 
 

@@ -33,8 +33,8 @@ def run_snakemake(
         "--snakefile", str(REPO / "Snakefile"),
         "--directory", str(workdir),
         "--cores", "2",
+        *args,  # before --configfile, which takes every word after it
         "--configfile", str(REPO / "config.yaml"), *map(str, configfiles), str(overrides),
-        *args,
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     result.output = result.stdout + result.stderr

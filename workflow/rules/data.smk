@@ -37,6 +37,8 @@ rule check_data:
     conda:
         "../../envs/data.yaml"
     threads: 1
+    # before model_config and model_builder, which take less time: train waits for all three
+    priority: 1
     resources:
         mem_mb=1500,
         runtime=10,

@@ -58,8 +58,11 @@ def _first_bad_line(path: Path, n_values: int, what: str, header: bool) -> Input
     return None
 
 
-def read_table(path: Path, n_values: int, what: str, dtype) -> tuple[np.ndarray, bool]:
-    """Parse ``path`` as rows of ``n_values`` numbers; return them and whether it had a header."""
+def read_table(path: Path, n_values: int, what: str, dtype=None) -> tuple[np.ndarray, bool]:
+    """Parse ``path`` as rows of ``n_values`` numbers; return them and whether it had a header.
+
+    ``dtype`` None lets pandas take its fast path for whole numbers (int64), floats otherwise.
+    """
     path = Path(path)
     header = has_header(path)
     try:
@@ -74,7 +77,8 @@ def read_table(path: Path, n_values: int, what: str, dtype) -> tuple[np.ndarray,
     except (ValueError, pd.errors.ParserError) as error:
         raise _first_bad_line(path, n_values, what, header) or InputError(f"{path.name}: {error}") from None
     values = frame.to_numpy()
-    if frame.shape[1] != n_values or np.isnan(values).any():
+    not_numbers = values.dtype.kind not in "iuf"  # a cell of text makes the whole table objects
+    if frame.shape[1] != n_values or not_numbers or (values.dtype.kind == "f" and np.isnan(values).any()):
         raise _first_bad_line(path, n_values, what, header) or InputError(
             f"{path.name}: expected {n_values} tab-separated {what} per row"
         )
@@ -92,11 +96,13 @@ def _bad_cell(values: np.ndarray, bad: np.ndarray, path: Path, header: bool, exp
 def read_pixels(path: Path, n_features: int) -> np.ndarray:
     """Images, one per row: uint8 where every pixel is a whole number, else float32."""
     path = Path(path)
-    pixels, header = read_table(path, n_features, "pixel values", np.float32)
-    bad = (pixels < 0) | (pixels > PIXEL_MAX)
-    if bad.any():
+    pixels, header = read_table(path, n_features, "pixel values")
+    if pixels.min() < 0 or pixels.max() > PIXEL_MAX:
+        bad = (pixels < 0) | (pixels > PIXEL_MAX)
         raise _bad_cell(pixels, bad, path, header, f"a pixel value 0..{PIXEL_MAX}")
-    return pixels.astype(np.uint8) if np.array_equal(pixels, np.round(pixels)) else pixels
+    if pixels.dtype.kind == "i" or np.array_equal(pixels, np.round(pixels)):
+        return pixels.astype(np.uint8)
+    return pixels.astype(np.float32)
 
 
 def read_labels(path: Path, num_classes: int) -> np.ndarray:

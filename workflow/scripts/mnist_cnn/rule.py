@@ -36,3 +36,5 @@ def keras_without_tensorflow() -> None:
     saves the seconds that importing TensorFlow takes. The JSON is the same as with TensorFlow.
     """
     os.environ["KERAS_BACKEND"] = "numpy"
+    # Keras' serialisation asks whether TensorFlow is available, which imports it: say it is not.
+    sys.modules["tensorflow"] = None
