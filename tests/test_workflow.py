@@ -50,7 +50,7 @@ def test_downloaded_files_are_the_served_ones(full_run, tsv_dir):
     for name in ZENODO_FILES:
         assert md5sum(results / "data" / name) == md5sum(tsv_dir / name)
     assert sorted(p.name for p in (results / "data").iterdir()) == sorted(
-        [*ZENODO_FILES, "test.npz", "train.npz"]
+        [*ZENODO_FILES, "test.npz", "train.npz", "training_digits.png"]
     )
 
 
@@ -186,7 +186,7 @@ def test_user_files_galaxy_model_json_and_probabilities(data_copy, tmp_path):
 # What the report must show: path under the run's folder -> (category, text from its caption).
 REPORT_ITEMS = {
     "results/config.html": ("1. Configuration", "with every default filled in"),
-    "results/training_digits.png": ("2. Data", "the download and the check of the data worked"),
+    "results/data/training_digits.png": ("2. Data", "the download and the check of the data worked"),
     "results/model/summary.html": ("3. Model", "30,634 parameters in all"),
     "results/model/training_curves.png": ("4. Training", "one pass over the training part"),
     "results/model/first_conv_filters.png": ("4. Training", "the 3x3 grid"),

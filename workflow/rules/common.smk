@@ -160,7 +160,7 @@ RUN_OUTPUTS = [
     "auc.html",
 ]
 # Made once from the shared data, for all runs.
-SHARED_OUTPUTS = ["results/training_digits.png"]
+SHARED_OUTPUTS = ["results/data/training_digits.png"]
 
 
 def validation_name(wildcards):

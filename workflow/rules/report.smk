@@ -31,7 +31,7 @@ rule data_sample:
         "results/data/train.npz",
     output:
         report(
-            "results/training_digits.png",
+            "results/data/training_digits.png",
             caption="../report/training_digits.rst",
             category=DATA,
             labels={"result": "The first training images and their labels"},
