@@ -80,5 +80,9 @@ def plot_confusion_matrix(table: pd.DataFrame, *paths, normalise: bool = False) 
         else f"Confusion matrix: {counts.sum()} test images, accuracy {accuracy:.4f}"
     )
     for path in paths:
-        fig.savefig(path, dpi=100, bbox_inches="tight")
+        # an SVG holds the date it was written and random ids unless told not to: the same
+        # results must give the same bytes (tools/check_reproducibility.py)
+        svg = str(path).endswith(".svg")
+        with plt.rc_context({"svg.hashsalt": "mnist-cnn"} if svg else {}):
+            fig.savefig(path, dpi=100, bbox_inches="tight", metadata={"Date": None} if svg else None)
     plt.close(fig)
