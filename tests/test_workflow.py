@@ -201,7 +201,7 @@ REPORT_ITEMS = {
     "results/roc_curves.png": ("5. Evaluation", "true positive rate"),
     "results/precision_recall_curves.png": ("5. Evaluation", "average precision (AP)"),
     "results/auc.html": ("5. Evaluation", "area under each digit's ROC curve"),
-    "results/provenance.yaml": ("Provenance", "Provenance of these results"),  # a download
+    "results/provenance.yaml": ("Provenance", "Provenance of these results"),  # a download link
 }
 
 
