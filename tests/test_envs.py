@@ -128,6 +128,13 @@ def test_every_rule_has_a_script_and_an_env():
         "evaluate",
         "provenance",
         "compare",
+        "record_config",
+        "data_sample",
+        "model_summary",
+        "training_curves",
+        "conv_filters",
+        "misclassified",
+        "roc_pr",
     }
     for script, env_file in rules.values():
         assert script.exists() and env_file.exists()

@@ -39,7 +39,21 @@ RUN_FILES = [
     "confusion_matrix.tsv",
     "classification_report.tsv",
 ]
-PER_RUN_JOBS = ["model_config", "model_builder", "train", "predict", "evaluate", "provenance"]
+PER_RUN_JOBS = [
+    "model_config",
+    "model_builder",
+    "train",
+    "predict",
+    "evaluate",
+    "provenance",
+    # the report's figures and tables
+    "record_config",
+    "model_summary",
+    "training_curves",
+    "conv_filters",
+    "misclassified",
+    "roc_pr",
+]
 # The sample in resources/ with 2 epochs for every experiment (the Galaxy one sets 10 itself).
 QUICK = {"fit": {"epochs": 2}, "experiments": {"galaxy_workflow_cnn": {"fit": {"epochs": 2}}}}
 
@@ -142,9 +156,10 @@ def test_each_experiment_ran_as_its_own_jobs(sweep):
     assert counts == {
         **{job: "3" for job in PER_RUN_JOBS},
         "check_data": "2",
+        "data_sample": "1",  # the training digits: shared data, drawn once
         "compare": "1",
         "all": "1",
-        "total": "22",
+        "total": "41",
     }
     # with experiments declared, the single run's outputs are not made
     assert sorted(p.name for p in (workdir / "results").iterdir()) == ["data", "experiments"]

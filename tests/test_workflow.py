@@ -1,8 +1,11 @@
 """The real ``snakemake`` command, end to end, on real MNIST digits served by a fake Zenodo."""
 
+import base64
 import gzip
 import hashlib
 import json
+import re
+import shutil
 import struct
 
 import keras
@@ -47,7 +50,7 @@ def test_downloaded_files_are_the_served_ones(full_run, tsv_dir):
     for name in ZENODO_FILES:
         assert md5sum(results / "data" / name) == md5sum(tsv_dir / name)
     assert sorted(p.name for p in (results / "data").iterdir()) == sorted(
-        [*ZENODO_FILES, "test.npz", "train.npz"]
+        [*ZENODO_FILES, "test.npz", "train.npz", "training_digits.png"]
     )
 
 
@@ -101,6 +104,11 @@ def test_predictions_and_evaluation(full_run, tsv_dir):
     )
     width, height = png_size(results / "confusion_matrix.png")
     assert width > 600 and height > 500
+
+    probabilities = pd.read_csv(results / "probabilities.tsv", sep="\t")
+    assert probabilities.columns.tolist() == [str(c) for c in range(10)] and len(probabilities) == 1000
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+    np.testing.assert_array_equal(probabilities.to_numpy().argmax(axis=1), predictions["Predicted"])
 
 
 def test_provenance_is_written_beside_the_results_and_shown_in_the_report(full_run, tsv_dir):
@@ -170,8 +178,119 @@ def test_user_files_galaxy_model_json_and_probabilities(data_copy, tmp_path):
     probabilities = pd.read_csv(results / "predictions.tsv", sep="\t")
     assert probabilities.columns.tolist() == [str(c) for c in range(10)]
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+    assert (results / "predictions.tsv").read_bytes() == (results / "probabilities.tsv").read_bytes()
     report = pd.read_csv(results / "classification_report.tsv", sep="\t", index_col=0)
     assert report.loc["accuracy", "f1-score"] > 0.8
+
+
+# What the report must show: path under the run's folder -> (category, text from its caption).
+REPORT_ITEMS = {
+    "results/config.html": ("1. Configuration", "with every default filled in"),
+    "results/data/training_digits.png": ("2. Data", "the download and the check of the data worked"),
+    "results/model/summary.html": ("3. Model", "30,634 parameters in all"),
+    "results/model/training_curves.png": ("4. Training", "one pass over the training part"),
+    "results/model/first_conv_filters.png": ("4. Training", "the 3x3 grid"),
+    "results/model/first_conv_feature_maps.png": ("4. Training", "every row below is one filter"),
+    "results/confusion_matrix.png": ("5. Evaluation", "the diagonal holds the correct predictions"),
+    "results/confusion_matrix.svg": ("5. Evaluation", "the diagonal holds the correct predictions"),
+    "results/confusion_matrix.html": ("5. Evaluation", "the diagonal holds the correct predictions"),
+    "results/confusion_matrix_normalised.png": ("5. Evaluation", "each digit's recall"),
+    "results/classification_report.html": ("5. Evaluation", "F1 is their harmonic mean"),
+    "results/class_scores.png": ("5. Evaluation", "Low precision means"),
+    "results/misclassified.png": ("5. Evaluation", "the mistakes it was most sure of first"),
+    "results/roc_curves.png": ("5. Evaluation", "true positive rate"),
+    "results/precision_recall_curves.png": ("5. Evaluation", "average precision (AP)"),
+    "results/auc.html": ("5. Evaluation", "area under each digit's ROC curve"),
+    "results/provenance.yaml": ("Provenance", "Provenance of these results"),  # a download link
+}
+
+
+@pytest.fixture(scope="module")
+def report(full_run):
+    """``snakemake --report results/report.html`` after the whole run."""
+    _, workdir, config = full_run
+    result = run_snakemake(workdir, config, "--report", "results/report.html")
+    assert result.returncode == 0, result.output
+    return workdir / "results" / "report.html"
+
+
+def embedded(page: str, script_id: str) -> dict:
+    """A table the report's JavaScript app reads (``var name = {...};`` in a script element)."""
+    start = page.index(f'<script id="{script_id}">')
+    block = page[page.index(">", start) + 1 : page.index("</script>", start)]
+    return json.loads(block.split("=", 1)[1].strip().removesuffix(";"))
+
+
+def test_report_is_one_file_embedding_every_figure_and_table(report):
+    workdir = report.parents[1]
+    page = report.read_text()
+    assert report.stat().st_size > 500_000
+    results, categories = embedded(page, "results"), embedded(page, "categories")
+    assert set(results) == set(REPORT_ITEMS)
+    for path, (category, caption) in REPORT_ITEMS.items():
+        entry = results[path]
+        data = base64.b64encode((workdir / path).read_bytes()).decode()
+        assert entry["data_uri"].endswith(f";base64,{data}"), path  # the file itself, not a link
+        assert caption in entry["caption"], path
+        assert path in categories[category]["Other"], path
+    # nothing is fetched from the run's folder or the network: the page alone is the report
+    assert not re.search(r'(src|href)="(results|logs|file:)', page)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if shutil.which("chromium") is None:
+        pytest.skip(
+            "Debian's chromium is not installed (apt-get install chromium chromium-driver; .ci/run does)"
+        )
+    return shutil.which("chromium")
+
+
+def test_report_renders_in_a_browser(report, chromium, tmp_path):
+    """Headless Chromium opens the report, shows every figure and table with its caption."""
+    from playwright.sync_api import sync_playwright
+
+    results = embedded(report.read_text(), "results")
+    errors = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            tmp_path / "profile",  # a fresh profile
+            executable_path=chromium,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+            viewport={"width": 1400, "height": 1000},
+        )
+        page = browser.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(report.as_uri())
+        assert "Deep Learning (Part 3)" in page.inner_text("body")
+        for path, (category, caption) in REPORT_ITEMS.items():
+            page.get_by_text(category, exact=True).first.click()
+            label = (results[path]["labels"] or {}).get("result", path)  # unlabelled: its path
+            row = page.locator("tr", has=page.get_by_text(label, exact=True))
+            if path.endswith(".html"):
+                row.locator('a[iconname="eye"]').click()
+                table = page.frame_locator("iframe").locator("table, pre").first
+                assert table.inner_text().strip(), path
+            elif path.endswith((".png", ".svg")):
+                row.locator('a[iconname="eye"]').click()
+                image = page.locator("div.p-3 > img")
+                image.wait_for()
+                width = image.evaluate("img => img.complete && img.naturalWidth")
+                assert width > 300, path
+            if path == "results/misclassified.png":
+                page.screenshot(path=report.parent / "report_screenshot.png")
+            row.locator('a[iconname="information-circle"]').click()
+            assert caption in page.inner_text("body"), path
+            page.locator("a", has_text="Results").first.click()
+        browser.close()
+    assert errors == []
+    assert png_size(report.parent / "report_screenshot.png") == (1400, 1000)
 
 
 def damage(path, lineno, edit):

@@ -18,6 +18,13 @@ JOB_NAMES = [
     "predict",
     "evaluate",
     "provenance",
+    "record_config",
+    "data_sample",
+    "model_summary",
+    "training_curves",
+    "conv_filters",
+    "misclassified",
+    "roc_pr",
 ]
 
 

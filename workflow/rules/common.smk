@@ -48,6 +48,14 @@ N_FEATURES = math.prod(config["model"]["input_shape"])
 NUM_CLASSES = config["data"]["num_classes"]
 DATA_DIR = config["data"]["dir"]
 WORKFLOW_VERSION = git_version(workflow.basedir)
+# The report's categories, numbered so that it lists them in the tutorial's order.
+CONFIGURATION, DATA, MODEL, TRAINING, EVALUATION = (
+    "1. Configuration",
+    "2. Data",
+    "3. Model",
+    "4. Training",
+    "5. Evaluation",
+)
 
 
 wildcard_constraints:
@@ -134,14 +142,48 @@ RUN_OUTPUTS = [
     "confusion_matrix.tsv",
     "classification_report.tsv",
     "provenance.yaml",
+    # the report's figures and tables (workflow/rules/report.smk, evaluate.smk)
+    "config.yaml",
+    "config.html",
+    "model/summary.html",
+    "model/training_curves.png",
+    "model/first_conv_filters.png",
+    "model/first_conv_feature_maps.png",
+    "confusion_matrix.svg",
+    "confusion_matrix_normalised.png",
+    "confusion_matrix.html",
+    "classification_report.html",
+    "class_scores.png",
+    "misclassified.png",
+    "roc_curves.png",
+    "precision_recall_curves.png",
+    "auc.html",
 ]
+# Made once from the shared data, for all runs.
+SHARED_OUTPUTS = ["results/data/training_digits.png"]
+
+
+def validation_name(wildcards):
+    """What history.tsv's val_* columns of the run were measured on."""
+    return "validation split" if run_config(wildcards)["fit"]["validation_split"] else "holdout"
+
+
+def report_labels(result):
+    """Labels of a result in the report: what it is, and with experiments declared, whose it is."""
+    if not EXPERIMENTS:
+        return {"result": result}
+    return lambda wildcards: {
+        "result": result,
+        "experiment": experiment_name(wildcards.prefix) or "single run",
+    }
 
 
 def final_outputs():
     """The single run's outputs; with experiments declared, each experiment's and the comparison."""
     if not EXPERIMENTS:
-        return [f"results/{path}" for path in RUN_OUTPUTS]
+        return [*(f"results/{path}" for path in RUN_OUTPUTS), *SHARED_OUTPUTS]
     return [
+        *SHARED_OUTPUTS,
         *(f"results/{prefix}{path}" for prefix in experiment_files("{prefix}") for path in RUN_OUTPUTS),
         "results/experiments/comparison.tsv",
         "results/experiments/comparison.png",

@@ -75,7 +75,8 @@ rule predict:
         model="results/{prefix}model/model.keras",
         data="results/data/test.npz",
     output:
-        "results/{prefix}predictions.tsv",
+        predictions="results/{prefix}predictions.tsv",
+        probabilities="results/{prefix}probabilities.tsv",
     log:
         "logs/{prefix}predict.log",
     benchmark:

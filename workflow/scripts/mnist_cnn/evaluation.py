@@ -7,6 +7,7 @@ matplotlib.use("Agg")  # headless: rules run without a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import PercentFormatter  # noqa: E402
 from sklearn.metrics import ConfusionMatrixDisplay, classification_report, confusion_matrix  # noqa: E402
 
 from mnist_cnn import InputError  # noqa: E402
@@ -50,15 +51,38 @@ def confusion_table(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) ->
     return table
 
 
-def plot_confusion_matrix(table: pd.DataFrame, path) -> None:
-    """Counts in every cell, a colour bar, both axes labelled, the accuracy in the title."""
+def plot_confusion_matrix(table: pd.DataFrame, *paths, normalise: bool = False) -> None:
+    """Counts in every cell, a colour bar, both axes labelled, the accuracy in the title.
+
+    ``normalise``: each row divided by its sum, so the diagonal holds each class's recall.
+    The figure is written to every path, in the format its suffix names (png, svg).
+    """
     counts = table.to_numpy()
+    values = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1) if normalise else counts
     fig, ax = plt.subplots(figsize=(8, 7), layout="constrained")
-    ConfusionMatrixDisplay(counts, display_labels=table.columns).plot(ax=ax, cmap="Blues", colorbar=True)
+    display = ConfusionMatrixDisplay(values, display_labels=table.columns).plot(
+        ax=ax, cmap="Blues", colorbar=True, values_format=".1%" if normalise else None
+    )
+    if normalise:
+        display.im_.set_clim(0, 1)
+        display.im_.colorbar.ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        # an empty cell is no image at all; "0.0%" would also stand for 1 in 2,000
+        for text, count in zip(display.text_.flat, counts.flat, strict=True):
+            if count == 0:
+                text.set_text("")
     ax.set_xlabel("Predicted class labels")
     ax.set_ylabel("True class labels")
+    accuracy = np.trace(counts) / max(counts.sum(), 1)
     ax.set_title(
-        f"Confusion matrix: {counts.sum()} test images, accuracy {np.trace(counts) / counts.sum():.4f}"
+        f"Confusion matrix normalised by row (true class), in %: recall on the diagonal\n"
+        f"{counts.sum()} test images, accuracy {accuracy:.4f}"
+        if normalise
+        else f"Confusion matrix: {counts.sum()} test images, accuracy {accuracy:.4f}"
     )
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+    for path in paths:
+        # an SVG holds the date it was written and random ids unless told not to: the same
+        # results must give the same bytes (tools/check_reproducibility.py)
+        svg = str(path).endswith(".svg")
+        with plt.rc_context({"svg.hashsalt": "mnist-cnn"} if svg else {}):
+            fig.savefig(path, dpi=100, bbox_inches="tight", metadata={"Date": None} if svg else None)
     plt.close(fig)

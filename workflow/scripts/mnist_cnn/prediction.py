@@ -9,12 +9,22 @@ def model_inputs(model, images: np.ndarray) -> np.ndarray:
     return images.reshape(len(images), *model.input_shape[1:]).astype(np.float32)
 
 
-def predict(model, images: np.ndarray, method: str, batch_size: int) -> pd.DataFrame:
-    """``predict``: one column ``Predicted`` (the class); ``predict_proba``: a column per class."""
+def class_probabilities(model, images: np.ndarray, batch_size: int) -> pd.DataFrame:
+    """The model's probability of every class for every image: a column per class (``0``, ``1``, ...)."""
     probabilities = model.predict(model_inputs(model, images), batch_size=batch_size, verbose=0)
+    return pd.DataFrame(probabilities, columns=[str(c) for c in range(probabilities.shape[1])])
+
+
+def as_method(probabilities: pd.DataFrame, method: str) -> pd.DataFrame:
+    """``predict``: one column ``Predicted`` (the class); ``predict_proba``: a column per class."""
     if method == "predict_proba":
-        return pd.DataFrame(probabilities, columns=[str(c) for c in range(probabilities.shape[1])])
-    return pd.DataFrame({"Predicted": probabilities.argmax(axis=1)})
+        return probabilities
+    return pd.DataFrame({"Predicted": probabilities.to_numpy().argmax(axis=1)})
+
+
+def predict(model, images: np.ndarray, method: str, batch_size: int) -> pd.DataFrame:
+    """Galaxy's model_prediction: ``method`` is ``predict`` or ``predict_proba``."""
+    return as_method(class_probabilities(model, images, batch_size), method)
 
 
 def write_predictions(predictions: pd.DataFrame, path) -> None:

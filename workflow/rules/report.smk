@@ -1,0 +1,198 @@
+# The report's figures and tables beyond the evaluation's (`snakemake --report results/report.html`).
+
+
+rule record_config:
+    output:
+        yaml="results/{prefix}config.yaml",
+        html=report(
+            "results/{prefix}config.html",
+            caption="../report/config.rst",
+            category=CONFIGURATION,
+            labels=report_labels("The configuration of this run"),
+        ),
+    log:
+        "logs/{prefix}record_config.log",
+    benchmark:
+        "benchmarks/{prefix}record_config.tsv"
+    conda:
+        "../../envs/evaluate.yaml"
+    threads: 1
+    resources:
+        mem_mb=200,
+        runtime=5,
+    params:
+        config=lambda wildcards: recorded_config(run_config(wildcards)),
+    script:
+        "../scripts/record_config.py"
+
+
+rule data_sample:
+    input:
+        "results/data/train.npz",
+    output:
+        report(
+            "results/data/training_digits.png",
+            caption="../report/training_digits.rst",
+            category=DATA,
+            labels={"result": "The first training images and their labels"},
+        ),
+    log:
+        "logs/data_sample.log",
+    benchmark:
+        "benchmarks/data_sample.tsv"
+    conda:
+        "../../envs/evaluate.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/data_sample.py"
+
+
+rule model_summary:
+    input:
+        "results/{prefix}model/model_config.json",
+    output:
+        table="results/{prefix}model/summary.tsv",
+        html=report(
+            "results/{prefix}model/summary.html",
+            caption="../report/model_summary.rst",
+            category=MODEL,
+            labels=report_labels("Model summary: layers, output shapes, parameters"),
+        ),
+    log:
+        "logs/{prefix}model_summary.log",
+    benchmark:
+        "benchmarks/{prefix}model_summary.tsv"
+    conda:
+        "../../envs/keras.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/model_summary.py"
+
+
+rule training_curves:
+    input:
+        "results/{prefix}model/history.tsv",
+    output:
+        report(
+            "results/{prefix}model/training_curves.png",
+            caption="../report/training_curves.rst",
+            category=TRAINING,
+            labels=report_labels("Loss and accuracy per epoch"),
+        ),
+    log:
+        "logs/{prefix}training_curves.log",
+    benchmark:
+        "benchmarks/{prefix}training_curves.tsv"
+    conda:
+        "../../envs/evaluate.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        validation=validation_name,
+    script:
+        "../scripts/training_curves.py"
+
+
+rule conv_filters:
+    input:
+        model="results/{prefix}model/model.keras",
+        data="results/data/test.npz",
+    output:
+        filters=report(
+            "results/{prefix}model/first_conv_filters.png",
+            caption="../report/first_conv_filters.rst",
+            category=TRAINING,
+            labels=report_labels("Filters the first convolution layer learned"),
+        ),
+        maps=report(
+            "results/{prefix}model/first_conv_feature_maps.png",
+            caption="../report/first_conv_feature_maps.rst",
+            category=TRAINING,
+            labels=report_labels("Feature maps of the first convolution layer"),
+        ),
+    log:
+        "logs/{prefix}conv_filters.log",
+    benchmark:
+        "benchmarks/{prefix}conv_filters.tsv"
+    conda:
+        "../../envs/keras.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=5,
+    params:
+        num_classes=NUM_CLASSES,
+    script:
+        "../scripts/conv_filters.py"
+
+
+rule misclassified:
+    input:
+        probabilities="results/{prefix}probabilities.tsv",
+        data="results/data/test.npz",
+    output:
+        figure=report(
+            "results/{prefix}misclassified.png",
+            caption="../report/misclassified.rst",
+            category=EVALUATION,
+            labels=report_labels("Misclassified test digits, most confident first"),
+        ),
+        table="results/{prefix}misclassified.tsv",
+    log:
+        "logs/{prefix}misclassified.log",
+    benchmark:
+        "benchmarks/{prefix}misclassified.tsv"
+    conda:
+        "../../envs/evaluate.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/misclassified.py"
+
+
+rule roc_pr:
+    input:
+        probabilities="results/{prefix}probabilities.tsv",
+        data="results/data/test.npz",
+    output:
+        roc=report(
+            "results/{prefix}roc_curves.png",
+            caption="../report/roc_curves.rst",
+            category=EVALUATION,
+            labels=report_labels("ROC curve per class"),
+        ),
+        pr=report(
+            "results/{prefix}precision_recall_curves.png",
+            caption="../report/precision_recall_curves.rst",
+            category=EVALUATION,
+            labels=report_labels("Precision-recall curve per class"),
+        ),
+        table="results/{prefix}auc.tsv",
+        html=report(
+            "results/{prefix}auc.html",
+            caption="../report/auc.rst",
+            category=EVALUATION,
+            labels=report_labels("ROC AUC and average precision per class (table)"),
+        ),
+    log:
+        "logs/{prefix}roc_pr.log",
+    benchmark:
+        "benchmarks/{prefix}roc_pr.tsv"
+    conda:
+        "../../envs/evaluate.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/roc_pr.py"

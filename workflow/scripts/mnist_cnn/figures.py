@@ -1,0 +1,389 @@
+"""The report's figures, drawn headless from the files the workflow writes.
+
+Every figure prints in grey: digits are black ink on white, weights and activations are
+shades of grey, and lines differ by marker and dash as well as by colour.
+"""
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: rules run without a display
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+from sklearn.metrics import (  # noqa: E402
+    PrecisionRecallDisplay,
+    RocCurveDisplay,
+    average_precision_score,
+    roc_auc_score,
+)
+
+DPI = 100
+INK = "gray_r"  # digits as on paper: 0 is white, 255 is black
+GREYS = "gray"  # weights and activations: dark is low, light is high
+plt.rcParams.update({"font.size": 10})
+
+
+def _save(fig, path) -> None:
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_message(path, title: str, message: str) -> None:
+    """A figure that only says why there is nothing to draw."""
+    fig, ax = plt.subplots(figsize=(8, 1.6))
+    ax.axis("off")
+    ax.set_title(title)
+    ax.text(0.5, 0.4, message, ha="center", va="center", wrap=True)
+    _save(fig, path)
+
+
+def _digit(ax, image: np.ndarray, title: str, fontsize: float = 9) -> None:
+    ax.imshow(image.reshape(28, 28), cmap=INK, vmin=0, vmax=255)
+    ax.set_title(title, fontsize=fontsize, pad=2)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_digit_grid(images: np.ndarray, labels: np.ndarray, path, rows: int = 5, cols: int = 10) -> None:
+    """The first ``rows * cols`` images of a split, in file order, each titled with its label."""
+    n = min(rows * cols, len(images))
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.0, rows * 1.15 + 0.4), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i < n:
+            _digit(ax, images[i], f"label {labels[i]}")
+        else:
+            ax.axis("off")
+    fig.suptitle(f"The first {n} training images (rows of X_train.tsv) with their labels (y_train.tsv)")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def _plain(value: float, _=None) -> str:
+    """0.2 rather than matplotlib's 2 x 10^-1 on a log axis."""
+    return f"{value:g}"
+
+
+def _plain_235(value: float, _=None) -> str:
+    """Labels for the ticks between powers of 10: only 2, 3 and 5 times one, so they do not crowd."""
+    mantissa = value / 10 ** np.floor(np.log10(value))
+    return _plain(value) if round(mantissa) in (2, 3, 5) else ""
+
+
+def _no_label(value: float, _=None) -> str:
+    return ""
+
+
+def plot_training_curves(history: pd.DataFrame, path, validation: str) -> None:
+    """Loss and each metric per epoch, on the training part and (val_*) on the ``validation`` images."""
+    metrics = [m for m in history.columns if m not in ("epoch", "learning_rate") and not m.startswith("val_")]
+    metrics.sort(key=lambda m: m != "loss")  # the loss first, as the tutorial shows it
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.0 * len(metrics), 4.0), squeeze=False)
+    for ax, metric in zip(axes.flat, metrics, strict=True):
+        name = metric.replace("_", " ")
+        ax.plot(
+            history["epoch"], history[metric], "o-", color="0.1", label="training part (mean over the epoch)"
+        )
+        title = f"{name.capitalize()} per epoch"
+        if f"val_{metric}" in history:
+            ax.plot(
+                history["epoch"],
+                history[f"val_{metric}"],
+                "s--",
+                color="tab:blue",
+                label=f"{validation} (after the epoch)",
+            )
+            title += f"; last {validation}: {history[f'val_{metric}'].iloc[-1]:.4f}"
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if metric == "loss" and history.filter(like="loss").to_numpy().min() > 0:
+            ax.set_yscale("log")  # unscaled pixels: the first epoch's loss is many times the last's
+            ax.set_ylabel("loss (log scale)")
+            ax.yaxis.set_major_formatter(FuncFormatter(_plain))
+            bottom, top = ax.get_ylim()
+            ax.yaxis.set_minor_formatter(
+                FuncFormatter(_plain_235 if np.log10(top / bottom) < 1.5 else _no_label)
+            )
+        ax.grid(True, color="0.85")
+        ax.legend()
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_class_scores(report: pd.DataFrame, path) -> None:
+    """Precision, recall and F1 of each class as grouped bars, shaded and hatched apart."""
+    classes = [c for c in report.index if str(c).isdigit()]
+    scores = report.loc[classes, ["precision", "recall", "f1-score"]].astype(float)
+    low = scores.to_numpy().min()
+    bottom = max(0.0, np.floor((low - 0.02) * 20) / 20)  # start near the lowest bar, on a 0.05 step
+    x = np.arange(len(classes))
+    width = 0.27
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    styles = {"precision": ("0.2", ""), "recall": ("0.55", "//"), "f1-score": ("0.85", "..")}
+    names = {"precision": "precision", "recall": "recall", "f1-score": "F1"}
+    for i, (name, (shade, hatch)) in enumerate(styles.items()):
+        ax.bar(
+            x + (i - 1) * width,
+            scores[name] - bottom,
+            width,
+            bottom=bottom,
+            color=shade,
+            hatch=hatch,
+            edgecolor="black",
+            linewidth=0.5,
+            label=names[name],
+        )
+    ax.set_xticks(x, classes)
+    ax.set_xlabel("class (digit)")
+    ax.set_ylabel("score" + (f" (axis starts at {bottom:.2f})" if bottom else ""))
+    ax.set_ylim(bottom, 1.0)
+    ax.grid(True, axis="y", color="0.85")
+    ax.set_axisbelow(True)
+    ax.legend(ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.13), frameon=False)
+    accuracy = report.loc["accuracy", "f1-score"] if "accuracy" in report.index else np.nan
+    ax.set_title(f"Precision, recall and F1 per class on the test images (accuracy {accuracy:.4f})")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def misclassified_table(labels: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:
+    """Every wrongly predicted test image, the most confident mistake first.
+
+    Columns: the image's row in X_test.tsv (from 1), its true class, the predicted class, the
+    predicted class's probability and the probability given to the true class.
+    """
+    predicted = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != labels)
+    table = pd.DataFrame(
+        {
+            "row": wrong + 1,
+            "true_class": labels[wrong],
+            "predicted_class": predicted[wrong],
+            "probability": probabilities[wrong, predicted[wrong]],
+            "probability_of_true_class": probabilities[wrong, labels[wrong]],
+        }
+    )
+    return table.sort_values("probability", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _floor(probability: float, digits: int = 4) -> str:
+    """Rounded down: 0.99996 reads 0.9999, not 1.0000 (a wrong prediction is never certain)."""
+    return f"{np.floor(probability * 10**digits) / 10**digits:.{digits}f}"
+
+
+def plot_misclassified(
+    images: np.ndarray, mistakes: pd.DataFrame, n_test: int, path, rows: int = 4, cols: int = 10
+) -> None:
+    """The first ``rows * cols`` mistakes of ``misclassified_table``: image, true, predicted, p."""
+    shown = mistakes.head(rows * cols)
+    rows = max(1, -(-len(shown) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.0, rows * 1.45 + 0.5), squeeze=False)
+    for ax, mistake in zip(axes.flat, shown.itertuples(), strict=False):
+        _digit(
+            ax,
+            images[mistake.row - 1],
+            f"true {mistake.true_class}, pred. {mistake.predicted_class}\np = {_floor(mistake.probability)}",
+            fontsize=8,
+        )
+    for ax in axes.flat[len(shown) :]:
+        ax.axis("off")
+    if shown.empty:
+        axes.flat[0].text(0.5, 0.5, "no mistakes", ha="center", va="center")
+    fig.suptitle(
+        f"The {len(shown)} most confident of {len(mistakes)} mistakes on {n_test} test images "
+        "(p: predicted probability of the wrong class)"
+    )
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def _scorable(labels: np.ndarray, c: int) -> bool:
+    """A class's curves need test images of it and of other classes."""
+    return 0 < np.sum(labels == c) < len(labels)
+
+
+def auc_table(labels: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:
+    """Per class (one against the rest): ROC AUC and average precision; then their macro means.
+
+    A class without test images has no curve: its scores are left empty (NaN).
+    """
+    classes = range(probabilities.shape[1])
+    table = pd.DataFrame(
+        {
+            "roc_auc": [
+                roc_auc_score(labels == c, probabilities[:, c]) if _scorable(labels, c) else np.nan
+                for c in classes
+            ],
+            "average_precision": [
+                average_precision_score(labels == c, probabilities[:, c]) if _scorable(labels, c) else np.nan
+                for c in classes
+            ],
+            "positives": [int(np.sum(labels == c)) for c in classes],
+        },
+        index=pd.Index([str(c) for c in classes], name="class"),
+    )
+    table.loc["macro avg"] = [table["roc_auc"].mean(), table["average_precision"].mean(), len(labels)]
+    table["positives"] = table["positives"].astype(int)
+    return table
+
+
+def _per_class_panels(n: int, title: str):
+    cols = min(5, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 2.0, rows * 2.5 + 0.4), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    fig.suptitle(title)
+    return fig, axes.flat[:n]
+
+
+def plot_roc_curves(labels: np.ndarray, probabilities: np.ndarray, path) -> None:
+    """One panel per class: its ROC curve (this class against all others), log-scaled FPR."""
+    fig, axes = _per_class_panels(
+        probabilities.shape[1], "ROC curve of each class against the rest, on the test images"
+    )
+    for c, ax in enumerate(axes):
+        if not _scorable(labels, c):
+            ax.text(0.5, 0.5, f"digit {c}:\nno curve", ha="center", va="center")
+            continue
+        display = RocCurveDisplay.from_predictions(
+            labels == c, probabilities[:, c], ax=ax, curve_kwargs={"color": "black"}
+        )
+        if ax.get_legend():
+            ax.get_legend().remove()
+        ax.set_xscale("log")
+        # a log axis has no 0: start at half the smallest false positive rate there can be
+        ax.set_xlim(0.5 / max(np.sum(labels != c), 1), 1)
+        ax.set_ylim(0, 1.02)
+        ax.set_title(f"digit {c}: AUC {display.roc_auc:.4f}", fontsize=9)
+        ax.set_xlabel("false positive rate (log)", fontsize=8)
+        ax.set_ylabel("true positive rate" if c % 5 == 0 else "", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.set_aspect("auto")
+        ax.grid(True, color="0.85")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_precision_recall_curves(labels: np.ndarray, probabilities: np.ndarray, path) -> None:
+    """One panel per class: precision against recall as the probability threshold falls."""
+    fig, axes = _per_class_panels(
+        probabilities.shape[1], "Precision-recall curve of each class against the rest, on the test images"
+    )
+    for c, ax in enumerate(axes):
+        if not _scorable(labels, c):
+            ax.text(0.5, 0.5, f"digit {c}:\nno curve", ha="center", va="center")
+            continue
+        display = PrecisionRecallDisplay.from_predictions(
+            labels == c, probabilities[:, c], ax=ax, curve_kwargs={"color": "black"}
+        )
+        if ax.get_legend():
+            ax.get_legend().remove()
+        ax.set_xlim(0, 1.02)
+        ax.set_ylim(0, 1.02)
+        ax.set_title(f"digit {c}: AP {display.average_precision:.4f}", fontsize=9)
+        ax.set_xlabel("recall", fontsize=8)
+        ax.set_ylabel("precision" if c % 5 == 0 else "", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.set_xticks([0, 0.5, 1])
+        ax.set_aspect("auto")
+        ax.grid(True, color="0.85")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def _weights(ax, kernel: np.ndarray, limit: float) -> None:
+    ax.imshow(kernel, cmap=GREYS, vmin=-limit, vmax=limit)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_filters(kernels: np.ndarray, path, layer_name: str) -> None:
+    """Each filter of a Conv2D layer on one input channel, as a small image (kh, kw, 1, n)."""
+    n = kernels.shape[-1]
+    cols = min(16, n)
+    rows = -(-n // cols)
+    limit = float(np.abs(kernels).max()) or 1.0
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.62, rows * 0.75 + 0.9), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i < n:
+            _weights(ax, kernels[:, :, 0, i], limit)
+            ax.set_title(str(i + 1), fontsize=8, pad=2)
+        else:
+            ax.axis("off")
+    fig.suptitle(
+        f"The {n} learned {kernels.shape[0]}x{kernels.shape[1]} filters of {layer_name}, the first "
+        f"convolution layer\n(black: most negative weight, mid-grey: 0, white: most positive; "
+        f"one scale, ±{limit:.3g})"
+    )
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def distinct_filters(maps: np.ndarray, n: int) -> np.ndarray:
+    """``n`` filters, active and unlike each other on these images, in filter order.
+
+    Candidates are the more active half of the filters (a filter that barely fires on digits
+    shows black squares); among them the most active comes first, then again and again the one
+    whose maps are least correlated with those of any filter already chosen: so the figure shows
+    different features, not eight copies of the digit.
+    """
+    flat = maps.reshape(-1, maps.shape[-1])
+    activity = flat.mean(axis=0)
+    ranked = [f for f in np.argsort(activity, kind="stable")[::-1] if flat[:, f].std() > 0]
+    candidates = np.array(ranked[: max(n, len(ranked) // 2)])
+    if len(candidates) <= n:
+        return np.sort(candidates)
+    correlation = np.abs(np.corrcoef(flat[:, candidates], rowvar=False))
+    chosen = [0]  # the most active
+    while len(chosen) < n:
+        closest = correlation[:, chosen].max(axis=1)
+        closest[chosen] = np.inf
+        chosen.append(int(np.argmin(closest)))
+    return np.sort(candidates[chosen])
+
+
+def plot_feature_maps(
+    digits: np.ndarray,
+    labels: np.ndarray,
+    maps: np.ndarray,
+    kernels: np.ndarray,
+    path,
+    layer_name: str,
+    n_filters: int = 8,
+) -> None:
+    """A column per digit: the image on top, below it its feature maps from ``n_filters`` distinct filters.
+
+    ``maps`` holds the layer's output for ``digits`` (images, height, width, filters). Each row
+    starts with its filter, so a map can be read against the filter that made it. Rows of filters
+    (not of digits) keep the figure low enough to fit a screen: the report centres it vertically.
+    """
+    chosen = distinct_filters(maps, n_filters)
+    rows, cols = len(chosen) + 1, len(digits) + 1
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.8, rows * 0.82 + 0.6), squeeze=False)
+    limit = float(np.abs(kernels[:, :, 0, chosen]).max()) or 1.0
+    axes[0, 0].axis("off")
+    axes[0, 0].text(0.5, 0.5, "input\nimage", ha="center", va="center", fontsize=8)
+    for j, (digit, label) in enumerate(zip(digits, labels, strict=True), start=1):
+        _digit(axes[0, j], digit, f"digit {label}", fontsize=8)
+    for i, f in enumerate(chosen, start=1):
+        _weights(axes[i, 0], kernels[:, :, 0, f], limit)
+        axes[i, 0].set_ylabel(f"filter {f + 1}", fontsize=8)
+        for j in range(1, cols):
+            axes[i, j].imshow(
+                maps[j - 1, :, :, f], cmap=GREYS, vmin=0, vmax=max(maps[:, :, :, f].max(), 1e-9)
+            )
+            axes[i, j].set_xticks([])
+            axes[i, j].set_yticks([])
+    fig.suptitle(
+        f"Feature maps of {layer_name}, the first convolution layer, for one test image of each digit:\n"
+        f"{len(chosen)} of its {maps.shape[-1]} filters, chosen to differ (white: strong activation, "
+        "black: none; one scale per row)",
+        fontsize=9.5,
+    )
+    fig.tight_layout(h_pad=0.3, w_pad=0.3)
+    _save(fig, path)
