@@ -34,11 +34,11 @@ rule check_data:
         "logs/check_data_{split}.log",
     benchmark:
         "benchmarks/check_data_{split}.tsv"
+    # before model_config and model_builder, which take less time: train waits for all three
+    priority: 1
     conda:
         "../../envs/data.yaml"
     threads: 1
-    # before model_config and model_builder, which take less time: train waits for all three
-    priority: 1
     resources:
         mem_mb=1500,
         runtime=10,
