@@ -73,6 +73,9 @@ def plot_comparison(table: pd.DataFrame, path) -> None:
         ax.bar_label(bars, labels=[label.format(v) for v in values], padding=3)
         ax.set_title(title)
         ax.set_xlim(0, values.max() * 1.35 if values.max() > 0 else 1)
+        if column == "test_accuracy":  # room for the labels, but no ticks past 1
+            ax.set_xlim(0, 1.3)
+            ax.set_xticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
         if column == "parameters":
             ax.xaxis.set_major_formatter("{x:,.0f}")
         ax.spines[["top", "right"]].set_visible(False)
