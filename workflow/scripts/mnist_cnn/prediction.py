@@ -4,9 +4,14 @@ import numpy as np
 import pandas as pd
 
 
+def input_rows(model, images: np.ndarray) -> np.ndarray:
+    """The images shaped as the model's input, still in their own dtype (uint8: a quarter the memory)."""
+    return images.reshape(len(images), *model.input_shape[1:])
+
+
 def model_inputs(model, images: np.ndarray) -> np.ndarray:
     """Unscaled pixels as float32, shaped as the model's input (rows of 784 by default)."""
-    return images.reshape(len(images), *model.input_shape[1:]).astype(np.float32)
+    return input_rows(model, images).astype(np.float32)
 
 
 def class_probabilities(model, images: np.ndarray, batch_size: int) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from keras.src.legacy.saving import legacy_h5_format
 from sklearn.model_selection import train_test_split
 
 from mnist_cnn.model_builder import compile_model, make_callbacks
+from mnist_cnn.prediction import input_rows
 
 
 def set_up_tensorflow(threads: int) -> None:
@@ -95,11 +96,6 @@ def with_precision(model_json: str, policy: str) -> str:
         if isinstance(dtype, dict) and dtype.get("class_name") == "DTypePolicy":
             dtype["config"]["name"] = policy
     return json.dumps(model)
-
-
-def input_rows(model: keras.Model, images: np.ndarray) -> np.ndarray:
-    """The images shaped as the model's input, still in their own dtype (uint8: a quarter the memory)."""
-    return images.reshape(len(images), *model.input_shape[1:])
 
 
 def batches(images: np.ndarray, targets: np.ndarray, batch_size: int, shuffle_seed: int | None = None):
