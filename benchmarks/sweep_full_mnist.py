@@ -1,11 +1,11 @@
-"""The issue's sweep: config/experiments.yaml on all of MNIST (60,000 + 10,000 images).
+"""A sweep on all of MNIST (60,000 + 10,000 images): config/experiments.yaml, or another.
 
 Writes the real MNIST from ../shared/data/mnist as Zenodo-style TSVs (cached; the same cache as
 full_mnist.py), serves them from a fake Zenodo on 127.0.0.1, runs
-`snakemake --cores 2 --configfile config/experiments.yaml` and prints the wall time and
+`snakemake --cores 2 --configfile CONFIGFILE` and prints the wall time and
 results/experiments/comparison.tsv as a Markdown table.
 
-    python benchmarks/sweep_full_mnist.py [--workdir DIR] [--cache DIR]
+    python benchmarks/sweep_full_mnist.py [--configfile config/seeds.yaml] [--workdir DIR] [--cache DIR]
 """
 
 import argparse
@@ -40,6 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/mnist-cnn-sweep"))
     parser.add_argument("--cache", type=Path, default=Path("/tmp/mnist-cnn-full-tsv"))
+    parser.add_argument("--configfile", type=Path, default=REPO / "config" / "experiments.yaml")
     args = parser.parse_args()
     if not all((args.cache / name).exists() for name in ZENODO_FILES):
         write_zenodo_tsvs(MNIST_IDX, args.cache, {"train": None, "test": None})
@@ -50,7 +51,7 @@ def main() -> None:
         result = run_snakemake(
             args.workdir,
             {"zenodo": {"url": zenodo.url}},
-            configfiles=(REPO / "config" / "experiments.yaml",),
+            configfiles=(args.configfile,),
             timeout=3600,
         )
         wall = time.perf_counter() - start
@@ -58,7 +59,7 @@ def main() -> None:
         sys.exit(result.output)
     table = pd.read_csv(args.workdir / "results" / "experiments" / "comparison.tsv", sep="\t", index_col=0)
     table = table.astype({"parameters": int, "epochs": int})
-    print("snakemake --cores 2 --configfile config/experiments.yaml, full MNIST (60,000 + 10,000 images)")
+    print(f"snakemake --cores 2 --configfile {args.configfile}, full MNIST (60,000 + 10,000 images)")
     print(f"wall time {wall:.0f} s, download to comparison\n")
     print(markdown(table))
 

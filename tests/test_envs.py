@@ -133,6 +133,7 @@ def test_every_rule_has_a_script_and_an_env():
         "model_summary",
         "training_curves",
         "conv_filters",
+        "evaluation_figures",
         "misclassified",
         "roc_pr",
     }

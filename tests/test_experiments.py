@@ -51,6 +51,7 @@ PER_RUN_JOBS = [
     "model_summary",
     "training_curves",
     "conv_filters",
+    "evaluation_figures",
     "misclassified",
     "roc_pr",
 ]
@@ -159,7 +160,7 @@ def test_each_experiment_ran_as_its_own_jobs(sweep):
         "data_sample": "1",  # the training digits: shared data, drawn once
         "compare": "1",
         "all": "1",
-        "total": "41",
+        "total": "44",
     }
     # with experiments declared, the single run's outputs are not made
     assert sorted(p.name for p in (workdir / "results").iterdir()) == ["data", "experiments"]

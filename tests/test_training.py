@@ -82,7 +82,8 @@ TRAIN_IN_A_NEW_PROCESS = """
 import hashlib, json, sys
 sys.path.insert(0, "workflow/scripts")
 from mnist_cnn.data import load_split
-from mnist_cnn.training import set_up_tensorflow, train
+from mnist_cnn.tensorflow_runtime import set_up_tensorflow
+from mnist_cnn.training import train
 set_up_tensorflow(2)
 builder = json.loads(sys.argv[2])
 model, _, _ = train(sys.argv[3], builder, *load_split(sys.argv[1]), json.loads(sys.argv[4]), 10)

@@ -413,8 +413,9 @@ def test_bad_config_value_is_one_clear_message(tmp_path):
     assert "Traceback" not in result.output
 
 
-def test_galaxy_workflow_config_is_valid(tmp_path):
-    result = run_snakemake(tmp_path, {}, "--dry-run", configfiles=(REPO / "config" / "galaxy_workflow.yaml",))
+@pytest.mark.parametrize("name", ["galaxy_workflow.yaml", "seeds.yaml"])
+def test_config_file_is_valid(tmp_path, name):
+    result = run_snakemake(tmp_path, {}, "--dry-run", configfiles=(REPO / "config" / name,))
     assert result.returncode == 0, result.output
 
 

@@ -23,6 +23,7 @@ JOB_NAMES = [
     "model_summary",
     "training_curves",
     "conv_filters",
+    "evaluation_figures",
     "misclassified",
     "roc_pr",
 ]

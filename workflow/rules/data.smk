@@ -34,8 +34,9 @@ rule check_data:
         "logs/check_data_{split}.log",
     benchmark:
         "benchmarks/check_data_{split}.tsv"
-    # before model_config and model_builder, which take less time: train waits for all three
-    priority: 1
+    # train waits for the training data, model_config and model_builder: those go first, the
+    # test data (for predict) after them
+    priority: lambda wildcards: 1 if wildcards.split == "train" else 0
     conda:
         "../../envs/data.yaml"
     threads: 1

@@ -7,6 +7,7 @@ rule model_config:
         "logs/{prefix}model_config.log",
     benchmark:
         "benchmarks/{prefix}model_config.tsv"
+    priority: 1  # before the test data: train waits for it
     conda:
         "../../envs/keras.yaml"
     threads: 1
@@ -28,6 +29,7 @@ rule model_builder:
         "logs/{prefix}model_builder.log",
     benchmark:
         "benchmarks/{prefix}model_builder.tsv"
+    priority: 1  # before the test data: train waits for it
     conda:
         "../../envs/keras.yaml"
     threads: 1

@@ -134,6 +134,55 @@ rule conv_filters:
         "../scripts/conv_filters.py"
 
 
+rule evaluation_figures:
+    input:
+        report="results/{prefix}classification_report.tsv",
+        confusion_table="results/{prefix}confusion_matrix.tsv",
+    output:
+        confusion_matrix_svg=report(
+            "results/{prefix}confusion_matrix.svg",
+            caption="../report/confusion_matrix.rst",
+            category=EVALUATION,
+            labels=report_labels("Confusion matrix (SVG, for print)"),
+        ),
+        confusion_normalised=report(
+            "results/{prefix}confusion_matrix_normalised.png",
+            caption="../report/confusion_matrix_normalised.rst",
+            category=EVALUATION,
+            labels=report_labels("Confusion matrix normalised by row (recall)"),
+        ),
+        confusion_html=report(
+            "results/{prefix}confusion_matrix.html",
+            caption="../report/confusion_matrix.rst",
+            category=EVALUATION,
+            labels=report_labels("Confusion matrix (table)"),
+        ),
+        report_html=report(
+            "results/{prefix}classification_report.html",
+            caption="../report/classification_report.rst",
+            category=EVALUATION,
+            labels=report_labels("Precision, recall and F1 per class (table)"),
+        ),
+        class_scores=report(
+            "results/{prefix}class_scores.png",
+            caption="../report/class_scores.rst",
+            category=EVALUATION,
+            labels=report_labels("Precision, recall and F1 per class"),
+        ),
+    log:
+        "logs/{prefix}evaluation_figures.log",
+    benchmark:
+        "benchmarks/{prefix}evaluation_figures.tsv"
+    conda:
+        "../../envs/evaluate.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/evaluation_figures.py"
+
+
 rule misclassified:
     input:
         probabilities="results/{prefix}probabilities.tsv",

@@ -7,7 +7,7 @@ from pathlib import Path
 from mnist_cnn import rule
 
 rule.start(snakemake)
-rule.keras_without_tensorflow()
+rule.keras_without_tensorflow(*rule.KERAS_EXTRAS)
 from mnist_cnn.model_builder import builder_config  # noqa: E402
 
 builder = builder_config(

@@ -6,7 +6,7 @@ from pathlib import Path
 from mnist_cnn import rule
 
 rule.start(snakemake)
-rule.keras_without_tensorflow()
+rule.keras_without_tensorflow(*rule.KERAS_EXTRAS)
 from mnist_cnn.model_config import build_model, check_input_features, load_model_json  # noqa: E402
 
 if snakemake.input:

@@ -6,7 +6,7 @@ from pathlib import Path
 from mnist_cnn import rule
 
 rule.start(snakemake)
-rule.keras_without_tensorflow()  # a JSON is enough: no TensorFlow needed
+rule.keras_without_tensorflow(*rule.KERAS_EXTRAS)  # a JSON is enough: no TensorFlow needed
 import keras  # noqa: E402
 
 from mnist_cnn.inspection import summary_table  # noqa: E402

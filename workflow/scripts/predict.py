@@ -7,14 +7,14 @@ import time
 from mnist_cnn import rule
 
 rule.start(snakemake)
+rule.without_modules(*rule.KERAS_EXTRAS)
 import keras  # noqa: E402
 
 from mnist_cnn.data import load_split  # noqa: E402
 from mnist_cnn.prediction import as_method, class_probabilities, write_predictions  # noqa: E402
-from mnist_cnn.training import set_up_tensorflow  # noqa: E402
+from mnist_cnn.tensorflow_runtime import set_up_tensorflow  # noqa: E402
 
 set_up_tensorflow(snakemake.threads)
-
 images, _ = load_split(snakemake.input.data)
 model = keras.models.load_model(snakemake.input.model)
 started = time.perf_counter()

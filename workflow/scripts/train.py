@@ -7,8 +7,10 @@ from pathlib import Path
 from mnist_cnn import rule
 
 rule.start(snakemake)
+rule.without_modules("matplotlib")  # scikit-learn splits the holdout: only matplotlib is left out
 from mnist_cnn.data import load_split  # noqa: E402
-from mnist_cnn.training import save_weights_h5, set_up_tensorflow, train, write_scores  # noqa: E402
+from mnist_cnn.tensorflow_runtime import set_up_tensorflow  # noqa: E402
+from mnist_cnn.training import save_weights_h5, train, write_scores  # noqa: E402
 
 set_up_tensorflow(snakemake.threads)
 images, labels = load_split(snakemake.input.data)

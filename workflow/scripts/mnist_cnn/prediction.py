@@ -16,7 +16,9 @@ def model_inputs(model, images: np.ndarray) -> np.ndarray:
 
 def class_probabilities(model, images: np.ndarray, batch_size: int) -> pd.DataFrame:
     """The model's probability of every class for every image: a column per class (``0``, ``1``, ...)."""
-    probabilities = model.predict(model_inputs(model, images), batch_size=batch_size, verbose=0)
+    from mnist_cnn.tensorflow_runtime import batches  # not at the top: the numpy-backend rules use the rest
+
+    probabilities = model.predict(batches(input_rows(model, images), None, batch_size), verbose=0)
     return pd.DataFrame(probabilities, columns=[str(c) for c in range(probabilities.shape[1])])
 
 

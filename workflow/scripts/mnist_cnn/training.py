@@ -15,20 +15,7 @@ from sklearn.model_selection import train_test_split
 
 from mnist_cnn.model_builder import compile_model, make_callbacks
 from mnist_cnn.prediction import input_rows
-
-
-def set_up_tensorflow(threads: int) -> None:
-    """TensorFlow for a rule: thread pools sized to its ``threads``, deterministic ops (call first).
-
-    Without op determinism TensorFlow may pick kernels (on GPUs above all) that add floating-point
-    numbers in a different order on every run, and the same seed would not give the same bits.
-    The thread count changes the order of the sums as well: bit-identical results need the same
-    number of threads, as well as the same CPU or GPU and the same versions.
-    """
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
-    tf.config.experimental.enable_op_determinism()
-    logging.info("TensorFlow threads: %d intra-op, %d inter-op; op determinism on", threads, threads)
+from mnist_cnn.tensorflow_runtime import batches
 
 
 class TrainingTimer(keras.callbacks.Callback):
@@ -96,24 +83,6 @@ def with_precision(model_json: str, policy: str) -> str:
         if isinstance(dtype, dict) and dtype.get("class_name") == "DTypePolicy":
             dtype["config"]["name"] = policy
     return json.dumps(model)
-
-
-def batches(images: np.ndarray, targets: np.ndarray, batch_size: int, shuffle_seed: int | None = None):
-    """A tf.data pipeline of (float32 images, targets) batches; shuffled anew each epoch if seeded.
-
-    The images stay in memory as they are (uint8 for whole-number pixels) and are converted to
-    float32 a batch at a time: the unscaled 0..255 values the model sees are the same, without a
-    float32 copy of the whole training set.
-    """
-    images, targets = tf.constant(images), tf.constant(targets)
-    order = tf.data.Dataset.range(len(images))
-    if shuffle_seed is not None:
-        order = order.shuffle(len(images), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return (
-        order.batch(batch_size)
-        .map(lambda rows: (tf.cast(tf.gather(images, rows), tf.float32), tf.gather(targets, rows)))
-        .prefetch(tf.data.AUTOTUNE)
-    )
 
 
 def holdout_split(images, labels, test_size: float, shuffle: bool, stratify: bool, seed: int):

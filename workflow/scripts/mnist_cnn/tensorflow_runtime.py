@@ -1,0 +1,54 @@
+"""TensorFlow for the rules that run it (train, predict): thread pools, determinism, and tf.data
+pipelines that hand images to Keras a batch at a time."""
+
+import logging
+
+import numpy as np
+import tensorflow as tf
+
+
+def set_up_tensorflow(threads: int) -> None:
+    """TensorFlow for a rule: thread pools sized to its ``threads``, deterministic ops (call first).
+
+    Without op determinism TensorFlow may pick kernels (on GPUs above all) that add floating-point
+    numbers in a different order on every run, and the same seed would not give the same bits.
+    The thread count changes the order of the sums as well: bit-identical results need the same
+    number of threads, as well as the same CPU or GPU and the same versions.
+    """
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    tf.config.experimental.enable_op_determinism()
+    logging.info("TensorFlow threads: %d intra-op, %d inter-op; op determinism on", threads, threads)
+
+
+def batches(images: np.ndarray, targets: np.ndarray | None, batch_size: int, shuffle_seed: int | None = None):
+    """Batches of float32 images, with their targets unless ``targets`` is None; shuffled anew each
+    epoch if seeded.
+
+    The images stay in memory as they are (uint8 for whole-number pixels) and are converted to
+    float32 a batch at a time: the unscaled 0..255 values the model sees are the same, without a
+    float32 copy of the whole set.
+    """
+    images = tf.constant(images)
+    targets = None if targets is None else tf.constant(targets)
+    order = tf.data.Dataset.range(len(images))
+    if shuffle_seed is not None:
+        order = order.shuffle(len(images), seed=shuffle_seed, reshuffle_each_iteration=True)
+
+    def batch(rows):
+        pixels = tf.cast(tf.gather(images, rows), tf.float32)
+        return pixels if targets is None else (pixels, tf.gather(targets, rows))
+
+    return without_autotune(order.batch(batch_size).map(batch).prefetch(1))
+
+
+def without_autotune(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """The dataset without tf.data's autotuner: one batch made ahead, no tuning thread.
+
+    A batch is a gather and a cast, far quicker than a training step, while the autotuner's threads
+    compete with training for the cores: on a 2-core machine fit took about 8% longer with it
+    (``python benchmarks/tf_data_autotune.py``).
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
