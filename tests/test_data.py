@@ -28,6 +28,7 @@ def test_reads_the_real_digits_exactly(tsv_dir):
     mnist_images, mnist_labels = read_mnist(MNIST_IDX, "train")
     rows = stratified_rows(mnist_labels, PER_CLASS["train"])
     assert images.dtype == np.uint8 and images.shape == (3000, 784)
+    assert images.flags.c_contiguous  # an image per row in memory: quick to split and batch
     np.testing.assert_array_equal(images, mnist_images[rows])
     np.testing.assert_array_equal(labels, mnist_labels[rows])
     assert np.bincount(labels).tolist() == [300] * 10
@@ -75,7 +76,7 @@ def test_fractional_pixels_are_kept_as_float32(data_copy):
     x = data_copy / "X_test.tsv"
     rewrite_line(x, 1, lambda cells: ["127.5"] + cells[1:])
     images = read_pixels(x, 784)
-    assert images.dtype == np.float32 and images[0, 0] == 127.5
+    assert images.dtype == np.float32 and images[0, 0] == 127.5 and images.flags.c_contiguous
 
 
 @pytest.mark.parametrize(
