@@ -14,6 +14,7 @@ Then an up-to-date rerun and a dry run of the default workflow. Prints a Markdow
 it, with every figure, to ``--out`` (.md and .json). Medians over the rounds; ratios are of medians.
 
     python benchmarks/peer_vs_workflow.py [--rounds 3] [--out benchmarks/results/peer_vs_workflow]
+    python benchmarks/peer_vs_workflow.py --table-from benchmarks/results/peer_vs_workflow.json
 """
 
 import argparse
@@ -172,6 +173,16 @@ def markdown(results: dict) -> str:
     row("test accuracy", "accuracy", "", ".4f")
     for phase in ("import", "read", "build", "fit", "predict", "plot"):
         lines.append(f"| peer phase: {phase} (s) | {median(peer, 'phases_s', phase):.1f} | | |")
+    fastest_peer, fastest_flow = min(r["wall_s"] for r in peer), min(r["wall_s"] for r in flow)
+    lines += [
+        "",
+        f"Fastest round: peer {fastest_peer:.1f} s, workflow {fastest_flow:.1f} s, "
+        f"ratio {fastest_flow / fastest_peer:.2f} (every round: peer "
+        + ", ".join(f"{r['wall_s']:.1f}" for r in peer)
+        + "; workflow "
+        + ", ".join(f"{r['wall_s']:.1f}" for r in flow)
+        + ").",
+    ]
     lines += ["", "| rule | seconds | peak memory (MB) |", "|---|---:|---:|"]
     for rule in flow[0]["rules"]:
         lines.append(
@@ -203,7 +214,11 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/mnist-cnn-benchmark"))
     parser.add_argument("--cache", type=Path, default=Path("/tmp/mnist-cnn-full-tsv"))
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "peer_vs_workflow")
+    parser.add_argument("--table-from", type=Path, help="only print the table of an earlier run's .json")
     args = parser.parse_args()
+    if args.table_from:
+        print(markdown(json.loads(args.table_from.read_text())), end="")
+        return
     if not all((args.cache / name).exists() for name in ZENODO_FILES):
         write_zenodo_tsvs(MNIST_IDX, args.cache, {"train": None, "test": None})
     shutil.rmtree(args.workdir, ignore_errors=True)
