@@ -45,9 +45,9 @@ def batches(images: np.ndarray, targets: np.ndarray | None, batch_size: int, shu
 def without_autotune(dataset: tf.data.Dataset) -> tf.data.Dataset:
     """The dataset without tf.data's autotuner: one batch made ahead, no tuning thread.
 
-    A batch is a gather and a cast, far quicker than a training step, while the autotuner's threads
-    compete with training for the cores: on a 2-core machine fit took about 8% longer with it
-    (``python benchmarks/tf_data_autotune.py``).
+    A batch is a gather and a cast, far quicker than a training step. With the autotuner on, on a
+    2-core machine, fit and the holdout evaluation took about 1 s longer, and now and then an
+    epoch took twice as long with the CPUs idle (``python benchmarks/tf_data_autotune.py``).
     """
     options = tf.data.Options()
     options.autotune.enabled = False
