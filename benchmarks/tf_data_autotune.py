@@ -30,22 +30,15 @@ ONE_RUN = """
 import json, sys, time
 from pathlib import Path
 sys.path.insert(0, "workflow/scripts")
-import keras, tensorflow as tf
+import keras, tensorflow as tf, yaml
 from mnist_cnn.tensorflow_runtime import batches
 from mnist_cnn.mnist_idx import read_mnist
+from mnist_cnn.model_config import build_model
 way, epochs = sys.argv[1], int(sys.argv[2])
 images, labels = read_mnist(Path(sys.argv[3]), "train")
 targets = keras.utils.to_categorical(labels, 10)
-model = keras.Sequential([
-    keras.Input((784,)),
-    keras.layers.Reshape((28, 28, 1)),
-    keras.layers.Conv2D(64, (3, 3), activation="relu", padding="same"),
-    keras.layers.MaxPooling2D((2, 2)),
-    keras.layers.Conv2D(32, (3, 3), activation="relu"),
-    keras.layers.MaxPooling2D((2, 2)),
-    keras.layers.Flatten(),
-    keras.layers.Dense(10, activation="softmax"),
-])
+config = yaml.safe_load(open("config.yaml"))  # the tutorial's model, as model_config builds it
+model = build_model(config["model"]["input_shape"], config["model"]["layers"])
 model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
 seconds = []
 class EpochTimer(keras.callbacks.Callback):
