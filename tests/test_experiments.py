@@ -8,7 +8,7 @@ import keras
 import pandas as pd
 import pytest
 import yaml
-from workflow_runner import REPO, run_snakemake
+from workflow_runner import PER_RUN_JOBS, REPO, run_snakemake
 
 from mnist_cnn import InputError
 from mnist_cnn.comparison import comparison_table, count_parameters, experiment_row, plot_comparison
@@ -38,22 +38,6 @@ RUN_FILES = [
     "confusion_matrix.png",
     "confusion_matrix.tsv",
     "classification_report.tsv",
-]
-PER_RUN_JOBS = [
-    "model_config",
-    "model_builder",
-    "train",
-    "predict",
-    "evaluate",
-    "provenance",
-    # the report's figures and tables
-    "record_config",
-    "model_summary",
-    "training_curves",
-    "conv_filters",
-    "evaluation_figures",
-    "misclassified",
-    "roc_pr",
 ]
 # The sample in resources/ with 2 epochs for every experiment (the Galaxy one sets 10 itself).
 QUICK = {"fit": {"epochs": 2}, "experiments": {"galaxy_workflow_cnn": {"fit": {"epochs": 2}}}}

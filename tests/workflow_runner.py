@@ -7,19 +7,18 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-# The name of each job's log (logs/<name>.log) and benchmark (benchmarks/<name>.tsv).
-JOB_NAMES = [
-    "download",
-    "check_data_train",
-    "check_data_test",
+# The name of each job's log (logs/<name>.log) and benchmark (benchmarks/<name>.tsv): the jobs
+# on the shared data, made once, then those of each run (once per experiment, with experiments).
+SHARED_JOBS = ["download", "check_data_train", "check_data_test", "data_sample"]
+PER_RUN_JOBS = [
     "model_config",
     "model_builder",
     "train",
     "predict",
     "evaluate",
     "provenance",
+    # the report's figures and tables
     "record_config",
-    "data_sample",
     "model_summary",
     "training_curves",
     "conv_filters",
@@ -27,6 +26,7 @@ JOB_NAMES = [
     "misclassified",
     "roc_pr",
 ]
+JOB_NAMES = SHARED_JOBS + PER_RUN_JOBS
 
 
 def run_snakemake(
