@@ -77,12 +77,31 @@ def data_files(wildcards):
     return [data_file(name) for name in ZENODO_FILES]
 
 
+def check_md5_keys():
+    """Each data.md5 key names a file of data.dir, or a gzipped one by its name without .gz."""
+    md5 = config["data"]["md5"]
+    if md5 and not DATA_DIR:
+        raise WorkflowError(
+            f"data.md5 ({', '.join(md5)}) is set but data.dir is empty: data.md5 checks files "
+            "in data.dir (downloads are checked against the md5 the Zenodo record publishes)"
+        )
+    files = [Path(data_file(name)).name for name in ZENODO_FILES] if md5 else []
+    for key in md5:
+        if key not in files and f"{key}.gz" not in files:
+            raise WorkflowError(
+                f"data.md5.{key}: matches no input file; data.dir {DATA_DIR} holds {', '.join(files)} "
+                "(give a file's name, or a .gz file's name without .gz for its decompressed content)"
+            )
+
+
+check_md5_keys()
+
+
 def known_md5(wildcards, input):
-    """Checksums from data.md5 for this split's files; downloads were checked already."""
+    """Checksums from data.md5 for this split's files, under their names with or without .gz."""
+    names = {Path(path).name for path in input}
     return {
-        Path(path).name: config["data"]["md5"][Path(path).name]
-        for path in input
-        if DATA_DIR and Path(path).name in config["data"]["md5"]
+        key: value for key, value in config["data"]["md5"].items() if key in names or f"{key}.gz" in names
     }
 
 
