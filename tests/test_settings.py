@@ -4,11 +4,14 @@ import gzip
 import hashlib
 import shutil
 
+import pandas as pd
 import pytest
 from workflow_runner import REPO, run_snakemake
 
 from mnist_cnn import InputError
+from mnist_cnn.comparison import holdout_accuracy
 from mnist_cnn.data import check_known_md5, md5sum
+from mnist_cnn.training import write_scores
 
 SAMPLE = REPO / "resources" / "mnist_sample"
 
@@ -96,3 +99,41 @@ def test_md5_matching_no_input_is_a_config_error(gzipped_data, tmp_path, data, m
     result = run_snakemake(tmp_path / "run", {"data": data}, "--dry-run")
     assert result.returncode != 0
     assert message in result.output
+
+
+@pytest.mark.parametrize("where", ["", "experiments.unshuffled."])
+def test_stratify_without_shuffle_is_a_config_error(tmp_path, where):
+    holdout = {"shuffle": False, "stratify": True}
+    config = {"experiments": {"unshuffled": {"holdout": holdout}}} if where else {"holdout": holdout}
+    result = run_snakemake(tmp_path / "run", config, "--dry-run")
+    assert result.returncode != 0
+    assert (
+        f"{where}holdout.stratify is true but {where}holdout.shuffle is false: an unshuffled holdout "
+        f"is the last 20% of the rows in file order and cannot keep the class proportions; "
+        f"set {where}holdout.stratify: false for that split" in result.output
+    )
+    holdout["stratify"] = False
+    assert run_snakemake(tmp_path / "run", config, "--dry-run").returncode == 0
+
+
+def test_model_json_instead_of_layers_is_logged(tmp_path):
+    model_json = REPO / "tests" / "data" / "galaxy_keras_2.3.1_cnn.json"
+    config = {"model": {"config_json": str(model_json)}}
+    result = run_snakemake(tmp_path / "run", config, "results/model/model_config.json")
+    assert result.returncode == 0, result.output
+    log = (tmp_path / "run" / "logs" / "model_config.log").read_text()
+    assert f"model.config_json is set: the model is {model_json}; model.layers is not used" in log
+
+
+def test_holdout_accuracy_under_the_name_acc(tmp_path):
+    """compile.metrics [acc] makes Keras name the score acc: the comparison still finds it."""
+    import keras
+    import numpy as np
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["acc"])
+    scores = model.evaluate(np.eye(4), np.array([0, 1, 0, 1]), return_dict=True, verbose=0)
+    write_scores(scores, tmp_path / "train_metrics.tsv")
+    row = pd.read_csv(tmp_path / "train_metrics.tsv", sep="\t").iloc[0]
+    assert "accuracy" not in row and row["acc"] in (0, 0.25, 0.5, 0.75, 1)
+    assert holdout_accuracy(row) == row["acc"]

@@ -41,8 +41,23 @@ def experiment_configs():
     return merged
 
 
+def check_holdout(values, where=""):
+    """holdout.stratify needs shuffle: scikit-learn cannot stratify a split in file order."""
+    holdout = values["holdout"]
+    if holdout["stratify"] and not holdout["shuffle"]:
+        key = ".".join(filter(None, [where, "holdout"]))
+        raise WorkflowError(
+            f"{key}.stratify is true but {key}.shuffle is false: an unshuffled holdout is the last "
+            f"{holdout['test_size']:.0%} of the rows in file order and cannot keep the class proportions; "
+            f"set {key}.stratify: false for that split, or {key}.shuffle: true"
+        )
+
+
 validate_config(config)
 EXPERIMENTS = experiment_configs()
+check_holdout(config)
+for name, values in EXPERIMENTS.items():
+    check_holdout(values, where=f"experiments.{name}")
 
 N_FEATURES = math.prod(config["model"]["input_shape"])
 NUM_CLASSES = config["data"]["num_classes"]
