@@ -2,6 +2,7 @@
 
 import gzip
 import hashlib
+import re
 import shutil
 
 import pandas as pd
@@ -12,6 +13,7 @@ from mnist_cnn import InputError
 from mnist_cnn.comparison import holdout_accuracy
 from mnist_cnn.data import check_known_md5, md5sum
 from mnist_cnn.training import write_scores
+from mnist_cnn.zenodo import check_secure_url
 
 SAMPLE = REPO / "resources" / "mnist_sample"
 
@@ -137,3 +139,34 @@ def test_holdout_accuracy_under_the_name_acc(tmp_path):
     row = pd.read_csv(tmp_path / "train_metrics.tsv", sep="\t").iloc[0]
     assert "accuracy" not in row and row["acc"] in (0, 0.25, 0.5, 0.75, 1)
     assert holdout_accuracy(row) == row["acc"]
+
+
+@pytest.mark.parametrize(
+    ("url", "refused"),
+    [
+        ("https://zenodo.org", False),
+        ("http://127.0.0.1:8000", False),
+        ("http://localhost:8000/", False),
+        ("http://[::1]:8000", False),
+        ("http://zenodo.org", True),
+        ("http://127.0.0.1.example.org", True),
+        ("ftp://127.0.0.1", True),
+    ],
+)
+def test_plain_http_only_to_loopback(url, refused):
+    if refused:
+        with pytest.raises(
+            InputError, match=f"zenodo.url: {re.escape(url)} is not https://: refused, because"
+        ):
+            check_secure_url(url)
+    else:
+        check_secure_url(url)
+
+
+def test_plain_http_zenodo_url_is_a_config_error(tmp_path):
+    result = run_snakemake(tmp_path / "run", {"zenodo": {"url": "http://zenodo.org"}}, "--dry-run")
+    assert result.returncode != 0
+    assert (
+        "zenodo.url: http://zenodo.org is not https://: refused, because the md5 that checks each "
+        "download comes from the same server" in result.output
+    )

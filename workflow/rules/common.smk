@@ -10,9 +10,10 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
-from mnist_cnn import ZENODO_FILES
+from mnist_cnn import ZENODO_FILES, InputError
 from mnist_cnn.provenance import git_version, recorded_config
 from mnist_cnn.experiments import deep_merge, experiment_name, experiment_prefix
+from mnist_cnn.zenodo import check_secure_url
 
 
 def validate_config(values, where=""):
@@ -56,6 +57,10 @@ def check_holdout(values, where=""):
 validate_config(config)
 EXPERIMENTS = experiment_configs()
 check_holdout(config)
+try:
+    check_secure_url(config["zenodo"]["url"])
+except InputError as error:
+    raise WorkflowError(str(error)) from None
 for name, values in EXPERIMENTS.items():
     check_holdout(values, where=f"experiments.{name}")
 
