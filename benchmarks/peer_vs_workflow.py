@@ -211,7 +211,12 @@ def markdown(results: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/mnist-cnn-benchmark"))
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path("/tmp/mnist-cnn-benchmark"),
+        help="an empty or new folder for the runs, kept (default: %(default)s)",
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/mnist-cnn-full-tsv"))
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "peer_vs_workflow")
     parser.add_argument("--table-from", type=Path, help="only print the table of an earlier run's .json")
@@ -219,9 +224,10 @@ def main() -> None:
     if args.table_from:
         print(markdown(json.loads(args.table_from.read_text())), end="")
         return
+    if args.workdir.exists() and any(args.workdir.iterdir()):
+        sys.exit(f"--workdir {args.workdir} is not empty: remove it or pick another --workdir")
     if not all((args.cache / name).exists() for name in ZENODO_FILES):
         write_zenodo_tsvs(MNIST_IDX, args.cache, {"train": None, "test": None})
-    shutil.rmtree(args.workdir, ignore_errors=True)
 
     first = args.workdir / "workflow"
     with FakeZenodo({name: args.cache / name for name in ZENODO_FILES}) as zenodo:
