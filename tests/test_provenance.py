@@ -34,6 +34,14 @@ def test_record_holds_versions_machine_and_data_checksums():
     assert record["config"]["fit"] == CONFIG["fit"]
 
 
+def test_record_holds_what_train_computed_on(tmp_path):
+    train_machine = {"host": "node7", "cpu": "a CPU", "threads": {"intra_op": 16, "inter_op": 1}}
+    record = collect(SAMPLE, recorded_config(CONFIG), "9.27.1", "abc1234", train_machine)
+    assert record["train"] == train_machine
+    write_provenance(record, tmp_path / "provenance.yaml")
+    assert yaml.safe_load((tmp_path / "provenance.yaml").read_text())["train"] == train_machine
+
+
 def test_record_leaves_out_the_settings_no_rule_reruns_for():
     original = copy.deepcopy(CONFIG)
     kept = recorded_config(CONFIG)

@@ -23,6 +23,7 @@ from mnist_cnn.training import (
     resolve_precision,
     save_weights_h5,
     train,
+    train_machine,
     with_precision,
 )
 
@@ -199,3 +200,16 @@ def test_hardware_describes_this_machine():
         assert "sse2" in machine["cpu_flags"]
     gpus = tf.config.list_physical_devices("GPU")
     assert (machine["gpu"] is None) == (not gpus)
+
+
+def test_train_machine_record():
+    machine = hardware()
+    record = train_machine(machine, "auto")
+    assert record["host"] == platform.node() and record["cpu"] and record["cpus_available"] >= 1
+    assert record["device"] == (f"GPU {machine['gpu']['name']}" if machine["gpu"] else "CPU")
+    assert record["threads"] == {
+        "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+    }
+    used, why = resolve_precision("auto", machine)
+    assert record["precision"] == {"requested": "auto", "used": used, "why": why}

@@ -8,7 +8,7 @@ from mnist_cnn import rule
 rule.start(snakemake)
 # one layer's output for ten images: Keras' numpy backend does that in half the time that
 # importing TensorFlow takes, and gives the same numbers
-rule.keras_without_tensorflow()
+rule.keras_without_tensorflow(threads=snakemake.threads)
 import keras  # noqa: E402
 
 from mnist_cnn.data import load_split  # noqa: E402

@@ -3,6 +3,7 @@
 import json
 import logging
 import math
+import platform
 import time
 
 import h5py
@@ -15,6 +16,7 @@ from sklearn.model_selection import train_test_split
 
 from mnist_cnn.model_builder import compile_model, make_callbacks
 from mnist_cnn.prediction import input_rows
+from mnist_cnn.provenance import cpu_model, cpus_available
 from mnist_cnn.tensorflow_runtime import batches
 
 
@@ -65,8 +67,31 @@ def gpu_description() -> dict | None:
 
 
 def hardware() -> dict:
-    """What train computes on, as resolve_precision and the train machine record want it."""
-    return {"cpu_flags": sorted(cpu_flags()), "gpu": gpu_description()}
+    """What train computes on: the machine, its CPU and its GPU (resolve_precision reads
+    cpu_flags and gpu)."""
+    return {
+        "host": platform.node(),
+        "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "cpu_flags": sorted(cpu_flags()),
+        "cpus_available": cpus_available(),
+        "gpu": gpu_description(),
+    }
+
+
+def train_machine(machine: dict, requested_precision: str) -> dict:
+    """train's record of what it computed on: ``machine`` (as ``hardware()`` describes it), the
+    threads TensorFlow was given and the precision chosen. Provenance merges it; no time stamp."""
+    policy, why = resolve_precision(requested_precision, machine)
+    return {
+        **machine,
+        "device": f"GPU {machine['gpu']['name']}" if machine["gpu"] else "CPU",
+        "threads": {
+            "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+        },
+        "precision": {"requested": requested_precision, "used": policy, "why": why},
+    }
 
 
 def resolve_precision(requested: str, machine: dict) -> tuple[str, str]:
