@@ -31,4 +31,12 @@ else:
     images, labels = load_split(snakemake.input.data)
     chosen = first_of_each_class(labels, snakemake.params.num_classes)
     maps = feature_maps(model, layer, images[chosen])
-    plot_feature_maps(images[chosen], labels[chosen], maps, kernels, snakemake.output.maps, layer.name)
+    plot_feature_maps(
+        images[chosen],
+        labels[chosen],
+        maps,
+        kernels,
+        snakemake.output.maps,
+        layer.name,
+        snakemake.params.input_shape,
+    )
