@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -213,3 +214,21 @@ def test_train_machine_record():
     }
     used, why = resolve_precision("auto", machine)
     assert record["precision"] == {"requested": "auto", "used": used, "why": why}
+
+
+def test_weights_h5_has_the_layout_keras_2_reads(tmp_path):
+    """What README says of weights.h5: the layout of Keras 2's save_weights (as in Galaxy), which
+    Keras 2's load_weights reads layer by layer, in order. Keras 2 itself is not installed here."""
+    model = build_model(CONFIG["model"]["input_shape"], CONFIG["model"]["layers"])
+    save_weights_h5(model, tmp_path / "weights.h5")
+    with h5py.File(tmp_path / "weights.h5", "r") as weights:
+        assert list(weights.attrs["layer_names"]) == [layer.name for layer in model.layers]
+        assert {"keras_version", "backend"} <= set(weights.attrs)
+        saved = [
+            weights[layer][name][()]
+            for layer in weights.attrs["layer_names"]
+            for name in weights[layer].attrs["weight_names"]
+        ]
+    assert [array.shape for array in saved] == [array.shape for array in model.get_weights()]
+    for array, expected in zip(saved, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(array, expected)
