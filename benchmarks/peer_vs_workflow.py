@@ -1,7 +1,7 @@
 """The workflow against a plain Keras script (benchmarks/peer_keras.py) on the full real MNIST.
 
-Converts ../shared/data/mnist once to the Zenodo TSVs (cached), downloads them once through a
-fake Zenodo on 127.0.0.1, then alternates the contenders, ``--rounds`` times each:
+Takes the four Zenodo TSVs of all of MNIST (``--data DIR``, see benchmarks/full_data.py),
+downloads them once through a fake Zenodo on 127.0.0.1, then alternates the contenders, ``--rounds`` times each:
 
 - peer: ``python benchmarks/peer_keras.py`` (whole process, and its phases);
 - workflow: ``snakemake --cores 2`` from the downloaded TSVs to the confusion matrix and the
@@ -35,12 +35,11 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "workflow" / "scripts"), str(REPO / "tests")]
 
-from conftest import MNIST_IDX  # noqa: E402
+from full_data import add_data_arguments, full_mnist_tsvs  # noqa: E402
 from workflow_runner import run_snakemake  # noqa: E402
 from zenodo_server import FakeZenodo  # noqa: E402
 
 from mnist_cnn import ZENODO_FILES  # noqa: E402
-from mnist_cnn.mnist_idx import write_zenodo_tsvs  # noqa: E402
 
 TARGETS = ("results/confusion_matrix.png", "results/classification_report.tsv")
 FIT_LINE = re.compile(r"fit: (\d+) training images in ([\d.]+) s")
@@ -212,19 +211,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/mnist-cnn-benchmark"))
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/mnist-cnn-full-tsv"))
+    add_data_arguments(parser)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "peer_vs_workflow")
     parser.add_argument("--table-from", type=Path, help="only print the table of an earlier run's .json")
     args = parser.parse_args()
     if args.table_from:
         print(markdown(json.loads(args.table_from.read_text())), end="")
         return
-    if not all((args.cache / name).exists() for name in ZENODO_FILES):
-        write_zenodo_tsvs(MNIST_IDX, args.cache, {"train": None, "test": None})
+    data = full_mnist_tsvs(args)
     shutil.rmtree(args.workdir, ignore_errors=True)
 
     first = args.workdir / "workflow"
-    with FakeZenodo({name: args.cache / name for name in ZENODO_FILES}) as zenodo:
+    with FakeZenodo({name: data / name for name in ZENODO_FILES}) as zenodo:
         # later runs name the same URL: a changed download param would make Snakemake download again
         source = {"zenodo": {"url": zenodo.url}}
         download = run_snakemake(first, source, *(f"results/data/{name}" for name in ZENODO_FILES))
