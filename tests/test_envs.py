@@ -154,5 +154,7 @@ def test_env_file_is_what_lock_envs_writes(env_file):
 def test_env_resolves_on_its_own_to_exactly_its_pins(env_file):
     """pip, given only the env's list and no constraints, installs those releases and nothing else."""
     _, pip = env_pins(env_file)
-    resolved = or_skip_without_index(lock_envs.resolve, [f"{name}=={version}" for name, version in pip.items()])
+    resolved = or_skip_without_index(
+        lock_envs.resolve, [f"{name}=={version}" for name, version in pip.items()]
+    )
     assert {normalise(name): version for name, version in resolved.items()} == pip

@@ -28,22 +28,22 @@ CONDA = ["python=3.11.7", "pip=25.3"]
 ENVS = {
     "download": (
         "Rule download: HTTP with retries, checksum-verified downloads, progress.",
-        ["requests", "urllib3", "pooch", "tqdm"],
+        "requests urllib3 pooch tqdm",
     ),
-    "data": ("Rule check_data: parse and check the TSVs.", ["numpy", "pandas"]),
+    "data": ("Rule check_data: parse and check the TSVs.", "numpy pandas"),
     "keras": (
         "Rules model_config, model_builder (Keras on its numpy backend, which needs jax), train, predict\n"
         "(Keras on TensorFlow), provenance (records their versions), model_summary, conv_filters\n"
         "(with matplotlib for the filters' figures).",
-        ["tensorflow", "keras", "jax", "jaxlib", "h5py", "numpy", "pandas", "scikit-learn", "PyYAML", "matplotlib"],
+        "tensorflow keras jax jaxlib h5py numpy pandas scikit-learn PyYAML matplotlib",
     ),
     "evaluate": (
         "Rules evaluate, record_config and the report's figures: scores, plots, tables.",
-        ["numpy", "pandas", "scikit-learn", "matplotlib", "PyYAML"],
+        "numpy pandas scikit-learn matplotlib PyYAML",
     ),
     "compare": (
         "Rule compare: the experiments' scores side by side, as a table and a figure.",
-        ["h5py", "numpy", "pandas", "matplotlib"],
+        "h5py numpy pandas matplotlib",
     ),
 }
 
@@ -89,7 +89,7 @@ def resolve(packages: list[str], constraints: Path | None = None) -> dict[str, s
 def pinned_packages(name: str) -> list[str]:
     """The env's pip section: its own packages first, then what they need, each name==version."""
     pins = requirements()
-    direct = ENVS[name][1]
+    direct = ENVS[name][1].split()
     missing = [package for package in direct if normalise(package) not in pins]
     if missing:
         raise LockError(f"envs/{name}.yaml: requirements.txt does not pin {', '.join(missing)}")
@@ -108,7 +108,9 @@ def pinned_packages(name: str) -> list[str]:
 def render(name: str) -> str:
     """The whole text of envs/<name>.yaml."""
     purpose = "".join(f"# {line}\n" for line in ENVS[name][0].splitlines())
-    pip = "".join(f"      {line}\n" if line.startswith("#") else f"      - {line}\n" for line in pinned_packages(name))
+    pip = "".join(
+        f"      {line}\n" if line.startswith("#") else f"      - {line}\n" for line in pinned_packages(name)
+    )
     return (
         f"{purpose}# Written by tools/lock_envs.py from requirements.txt: edit those two, then run it.\n"
         "channels:\n  - conda-forge\n  - nodefaults\ndependencies:\n"
