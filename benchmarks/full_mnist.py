@@ -1,11 +1,11 @@
 """The issue's acceptance run: the whole workflow on all of MNIST (60,000 + 10,000 images).
 
-Writes the real MNIST from ../shared/data/mnist as Zenodo-style TSVs (cached), serves them from
+Serves the four Zenodo TSVs of all of MNIST (``--data DIR``, see benchmarks/full_data.py) from
 a fake Zenodo on 127.0.0.1, runs `snakemake --cores 2` with the default config from download to
 confusion matrix, once per random seed, and prints the wall time and test accuracy of each run,
 and each rule's time and peak memory (from the rules' benchmark files) of the first.
 
-    python benchmarks/full_mnist.py [--workdir DIR] [--cache DIR] [--seeds 0 1 2 ...]
+    python benchmarks/full_mnist.py [--data DIR] [--workdir DIR] [--seeds 0 1 2 ...]
 """
 
 import argparse
@@ -19,17 +19,16 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "workflow" / "scripts"), str(REPO / "tests")]
 
-from conftest import MNIST_IDX  # noqa: E402
+from full_data import add_data_arguments, full_mnist_tsvs  # noqa: E402
 from workflow_runner import JOB_NAMES, run_snakemake  # noqa: E402
 from zenodo_server import FakeZenodo  # noqa: E402
 
 from mnist_cnn import ZENODO_FILES  # noqa: E402
-from mnist_cnn.mnist_idx import write_zenodo_tsvs  # noqa: E402
 
 
-def run_once(workdir: Path, cache: Path, seed: int) -> tuple[float, float]:
+def run_once(workdir: Path, data: Path, seed: int) -> tuple[float, float]:
     """One whole run from download to evaluation; (wall seconds, test accuracy)."""
-    with FakeZenodo({name: cache / name for name in ZENODO_FILES}) as zenodo:
+    with FakeZenodo({name: data / name for name in ZENODO_FILES}) as zenodo:
         start = time.perf_counter()
         result = run_snakemake(workdir, {"zenodo": {"url": zenodo.url}, "random_seed": seed})
         wall = time.perf_counter() - start
@@ -42,20 +41,19 @@ def run_once(workdir: Path, cache: Path, seed: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/mnist-cnn-full-run"))
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/mnist-cnn-full-tsv"))
+    add_data_arguments(parser)
     parser.add_argument(
         "--seeds", type=int, nargs="+", default=[0], help="random_seed of each run (default: 0)"
     )
     args = parser.parse_args()
-    if not all((args.cache / name).exists() for name in ZENODO_FILES):
-        write_zenodo_tsvs(MNIST_IDX, args.cache, {"train": None, "test": None})
+    data = full_mnist_tsvs(args)
     if args.workdir.exists():
         sys.exit(f"{args.workdir} exists: remove it or pick another --workdir")
     print("snakemake --cores 2, config.yaml, full MNIST (60,000 + 10,000 images)")
     print("| random_seed | wall (s) | test accuracy |\n|---:|---:|---:|")
     accuracies = []
     for seed in args.seeds:
-        wall, accuracy = run_once(args.workdir / f"seed-{seed}", args.cache, seed)
+        wall, accuracy = run_once(args.workdir / f"seed-{seed}", data, seed)
         accuracies.append(accuracy)
         print(f"| {seed} | {wall:.1f} | {accuracy:.4f} |", flush=True)
     if len(accuracies) > 1:

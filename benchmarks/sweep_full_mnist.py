@@ -1,11 +1,11 @@
 """A sweep on all of MNIST (60,000 + 10,000 images): config/experiments.yaml, or another.
 
-Writes the real MNIST from ../shared/data/mnist as Zenodo-style TSVs (cached; the same cache as
-full_mnist.py), serves them from a fake Zenodo on 127.0.0.1, runs
+Serves the four Zenodo TSVs of all of MNIST (``--data DIR``, see benchmarks/full_data.py) from a
+fake Zenodo on 127.0.0.1, runs
 `snakemake --cores 2 --configfile CONFIGFILE` and prints the wall time and
 results/experiments/comparison.tsv as a Markdown table.
 
-    python benchmarks/sweep_full_mnist.py [--configfile config/seeds.yaml] [--workdir DIR] [--cache DIR]
+    python benchmarks/sweep_full_mnist.py [--configfile config/seeds.yaml] [--data DIR] [--workdir DIR]
 """
 
 import argparse
@@ -18,12 +18,11 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "workflow" / "scripts"), str(REPO / "tests")]
 
-from conftest import MNIST_IDX  # noqa: E402
+from full_data import add_data_arguments, full_mnist_tsvs  # noqa: E402
 from workflow_runner import run_snakemake  # noqa: E402
 from zenodo_server import FakeZenodo  # noqa: E402
 
 from mnist_cnn import ZENODO_FILES  # noqa: E402
-from mnist_cnn.mnist_idx import write_zenodo_tsvs  # noqa: E402
 
 FORMATS = {"parameters": "{:,}", "epochs": "{}", "train_seconds": "{:.1f}"}
 
@@ -39,14 +38,13 @@ def markdown(table: pd.DataFrame) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/mnist-cnn-sweep"))
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/mnist-cnn-full-tsv"))
+    add_data_arguments(parser)
     parser.add_argument("--configfile", type=Path, default=REPO / "config" / "experiments.yaml")
     args = parser.parse_args()
-    if not all((args.cache / name).exists() for name in ZENODO_FILES):
-        write_zenodo_tsvs(MNIST_IDX, args.cache, {"train": None, "test": None})
+    data = full_mnist_tsvs(args)
     if args.workdir.exists():
         sys.exit(f"{args.workdir} exists: remove it or pick another --workdir")
-    with FakeZenodo({name: args.cache / name for name in ZENODO_FILES}) as zenodo:
+    with FakeZenodo({name: data / name for name in ZENODO_FILES}) as zenodo:
         start = time.perf_counter()
         result = run_snakemake(
             args.workdir,

@@ -13,7 +13,7 @@ Prints each run's seconds per epoch and the median total per way. On the 2-core 
 benchmarks/results/peer_vs_workflow.md, epochs of the first two ways now and then took twice as
 long, the CPUs idle for about 10 s; the third never did.
 
-    python benchmarks/tf_data_autotune.py [--rounds 3] [--epochs 3]
+    python benchmarks/tf_data_autotune.py [--rounds 3] [--epochs 3] [--data DIR]
 """
 
 import argparse
@@ -24,6 +24,10 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "workflow" / "scripts"))
+
+from full_data import add_data_arguments, full_mnist_tsvs  # noqa: E402
+
 WAYS = ("numpy", "autotune", "fixed")
 
 ONE_RUN = """
@@ -32,10 +36,11 @@ from pathlib import Path
 sys.path.insert(0, "workflow/scripts")
 import keras, tensorflow as tf, yaml
 from mnist_cnn.tensorflow_runtime import batches
-from mnist_cnn.mnist_idx import read_mnist
+from mnist_cnn.data import read_split
 from mnist_cnn.model_config import build_model
 way, epochs = sys.argv[1], int(sys.argv[2])
-images, labels = read_mnist(Path(sys.argv[3]), "train")
+data = Path(sys.argv[3])
+images, labels = read_split(data / "X_train.tsv", data / "y_train.tsv", 784, 10)
 targets = keras.utils.to_categorical(labels, 10)
 config = yaml.safe_load(open("config.yaml"))  # the tutorial's model, as model_config builds it
 model = build_model(config["model"]["input_shape"], config["model"]["layers"])
@@ -63,13 +68,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--mnist", type=Path, default=REPO.parent / "shared" / "data" / "mnist")
+    add_data_arguments(parser)
     args = parser.parse_args()
+    data = full_mnist_tsvs(args)
     totals = {way: [] for way in WAYS}
     for round_ in range(args.rounds):
         for way in WAYS:
             result = subprocess.run(
-                [sys.executable, "-c", ONE_RUN, way, str(args.epochs), str(args.mnist)],
+                [sys.executable, "-c", ONE_RUN, way, str(args.epochs), str(data)],
                 cwd=REPO,
                 capture_output=True,
                 text=True,

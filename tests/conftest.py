@@ -1,6 +1,9 @@
-"""Fixtures: real MNIST digits from ../shared/data/mnist as Zenodo-style TSVs, a fake Zenodo."""
+"""Fixtures: the real MNIST digits of resources/mnist_sample as Zenodo-style TSVs, a fake Zenodo.
 
-import os
+Tests read only what the repository holds: a fresh clone with nothing beside it runs them all.
+"""
+
+import gzip
 import shutil
 from pathlib import Path
 
@@ -8,27 +11,28 @@ import pytest
 from zenodo_server import FakeZenodo
 
 from mnist_cnn import ZENODO_FILES
-from mnist_cnn.mnist_idx import read_mnist, write_zenodo_tsvs
+from mnist_cnn.data import read_split
 
 REPO = Path(__file__).resolve().parents[1]
-# The four MNIST IDX files (train-images-idx3-ubyte.gz, ...): ../shared/data/mnist beside the
-# checkout, or wherever MNIST_IDX_DIR points.
-MNIST_IDX = Path(os.environ.get("MNIST_IDX_DIR", REPO.parent / "shared" / "data" / "mnist"))
-# Stratified subset: 300 training and 100 test images of every digit.
+# A stratified subset of the real MNIST: 300 training and 100 test images of every digit, gzipped.
+SAMPLE = REPO / "resources" / "mnist_sample"
 PER_CLASS = {"train": 300, "test": 100}
 
 
 @pytest.fixture(scope="session")
-def mnist_test():
-    """The real 10,000 MNIST test images and labels."""
-    return read_mnist(MNIST_IDX, "test")
+def mnist_test(tsv_dir):
+    """The sample's 1,000 real MNIST test images (uint8, an image per row) and labels."""
+    return read_split(tsv_dir / "X_test.tsv", tsv_dir / "y_test.tsv", 784, 10)
 
 
 @pytest.fixture(scope="session")
 def tsv_dir(tmp_path_factory) -> Path:
-    """X_train.tsv, y_train.tsv, X_test.tsv, y_test.tsv of the stratified subset (read-only use)."""
+    """X_train.tsv, y_train.tsv, X_test.tsv, y_test.tsv of the sample, uncompressed as on Zenodo
+    (read-only use)."""
     folder = tmp_path_factory.mktemp("zenodo_tsvs")
-    write_zenodo_tsvs(MNIST_IDX, folder, PER_CLASS)
+    for name in ZENODO_FILES:
+        with gzip.open(SAMPLE / f"{name}.gz", "rb") as packed, open(folder / name, "wb") as plain:
+            shutil.copyfileobj(packed, plain)
     return folder
 
 

@@ -29,5 +29,5 @@ def test_peer_vs_workflow_refuses_a_non_empty_workdir(tmp_path):
         timeout=300,
     )
     assert result.returncode != 0
-    assert f"--workdir {workdir} is not empty: remove it or pick another --workdir" in result.stderr
+    assert f"--workdir {workdir} is not empty: remove it or pick another" in result.stderr
     assert (workdir / "keep.txt").read_text() == "a user's file\n"

@@ -4,11 +4,11 @@ import gzip
 
 import numpy as np
 import pytest
-from conftest import MNIST_IDX, PER_CLASS, REPO
+from conftest import SAMPLE
 
 from mnist_cnn import InputError
 from mnist_cnn.data import check_md5, load_split, md5sum, read_labels, read_pixels, read_split, save_split
-from mnist_cnn.mnist_idx import read_mnist, stratified_rows, write_zenodo_tsvs
+from mnist_cnn.mnist_idx import IDX_FILES, read_mnist, stratified_rows, write_zenodo_tsvs
 
 
 def lines(path):
@@ -25,13 +25,13 @@ def rewrite_line(path, lineno, edit):
 
 def test_reads_the_real_digits_exactly(tsv_dir):
     images, labels = read_split(tsv_dir / "X_train.tsv", tsv_dir / "y_train.tsv", 784, 10)
-    mnist_images, mnist_labels = read_mnist(MNIST_IDX, "train")
-    rows = stratified_rows(mnist_labels, PER_CLASS["train"])
     assert images.dtype == np.uint8 and images.shape == (3000, 784)
     assert images.flags.c_contiguous  # an image per row in memory: quick to split and batch
-    np.testing.assert_array_equal(images, mnist_images[rows])
-    np.testing.assert_array_equal(labels, mnist_labels[rows])
+    # the same numbers as NumPy's own text reader finds in the files
+    np.testing.assert_array_equal(images, np.loadtxt(tsv_dir / "X_train.tsv", delimiter="\t", dtype=np.uint8))
+    np.testing.assert_array_equal(labels, np.loadtxt(tsv_dir / "y_train.tsv", dtype=np.uint8))
     assert np.bincount(labels).tolist() == [300] * 10
+    assert 0.10 < np.mean(images > 127) < 0.25  # white ink on black, as MNIST's digits are
 
 
 def test_values_written_as_floats_read_the_same(data_copy):
@@ -180,10 +180,30 @@ def test_split_round_trips_through_npz(tsv_dir, tmp_path):
     np.testing.assert_array_equal(loaded[1], labels)
 
 
-def test_repository_sample_is_the_documented_subset_of_mnist(tmp_path):
-    """resources/mnist_sample is what README.md's command writes from the real MNIST files."""
-    write_zenodo_tsvs(MNIST_IDX, tmp_path, {"train": 300, "test": 100}, ".tsv.gz")
-    sample = REPO / "resources" / "mnist_sample"
-    assert sorted(p.name for p in sample.iterdir()) == sorted(p.name for p in tmp_path.iterdir())
-    for path in tmp_path.iterdir():
-        assert md5sum(path) == md5sum(sample / path.name), path.name
+def write_idx(path, array):
+    """A gzipped IDX file (big-endian header, then uint8 values), as MNIST's own files are."""
+    shape = (len(array), 28, 28) if array.ndim == 2 else (len(array),)
+    header = bytes([0, 0, 8, len(shape)]) + np.array(shape, dtype=">u4").tobytes()
+    path.write_bytes(gzip.compress(header + array.tobytes()))
+
+
+def test_idx_files_become_the_repository_sample(tsv_dir, tmp_path):
+    """mnist_idx, which wrote resources/mnist_sample (README.md), reads IDX and writes the same bytes."""
+    idx = tmp_path / "idx"
+    idx.mkdir()
+    for split, (images_file, labels_file) in IDX_FILES.items():
+        images, labels = read_split(tsv_dir / f"X_{split}.tsv", tsv_dir / f"y_{split}.tsv", 784, 10)
+        write_idx(idx / images_file, images.astype(np.uint8))
+        write_idx(idx / labels_file, labels.astype(np.uint8))
+        np.testing.assert_array_equal(read_mnist(idx, split)[0], images)
+    write_zenodo_tsvs(idx, tmp_path / "tsvs", {"train": None, "test": 100}, ".tsv.gz")
+    for path in (tmp_path / "tsvs").iterdir():
+        assert md5sum(path) == md5sum(SAMPLE / path.name), path.name
+
+
+def test_stratified_rows_take_as_many_of_each_class_in_order():
+    labels = np.random.default_rng(3).integers(0, 10, 5000)
+    rows = stratified_rows(labels, 40)
+    assert np.all(np.diff(rows) > 0)
+    assert np.bincount(labels[rows]).tolist() == [40] * 10
+    np.testing.assert_array_equal(rows, stratified_rows(labels, 40))  # seeded
