@@ -9,15 +9,20 @@ from mnist_cnn import rule
 rule.start(snakemake)
 rule.without_modules("matplotlib")  # scikit-learn splits the holdout: only matplotlib is left out
 from mnist_cnn.data import load_split  # noqa: E402
+from mnist_cnn.provenance import write_provenance  # noqa: E402
 from mnist_cnn.tensorflow_runtime import set_up_tensorflow  # noqa: E402
-from mnist_cnn.training import save_weights_h5, train, write_scores  # noqa: E402
+from mnist_cnn.training import hardware, save_weights_h5, train, train_machine, write_scores  # noqa: E402
 
 set_up_tensorflow(snakemake.threads)
+machine = hardware()
 images, labels = load_split(snakemake.input.data)
 model_json = Path(snakemake.input.model_config).read_text()
 builder = json.loads(Path(snakemake.input.builder).read_text())
 model, history, scores = train(
-    model_json, builder, images, labels, snakemake.params.holdout, snakemake.params.num_classes
+    model_json, builder, images, labels, snakemake.params.holdout, snakemake.params.num_classes, machine
+)
+write_provenance(
+    train_machine(machine, builder["precision"]), snakemake.output.machine, "What train computed on"
 )
 logging.info("holdout scores: %s", scores)
 model.save(snakemake.output.model)
