@@ -18,8 +18,8 @@ rule record_config:
         "../../envs/evaluate.yaml"
     threads: 1
     resources:
-        mem_mb=200,
-        runtime=5,
+        mem_mb=by_attempt(500),
+        runtime=by_attempt(5),
     params:
         config=lambda wildcards: recorded_config(run_config(wildcards)),
     script:
@@ -44,8 +44,8 @@ rule data_sample:
         "../../envs/evaluate.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=by_attempt(1000),
+        runtime=by_attempt(10),
     script:
         "../scripts/data_sample.py"
 
@@ -69,8 +69,8 @@ rule model_summary:
         "../../envs/keras.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=by_attempt(1000),
+        runtime=by_attempt(10),
     script:
         "../scripts/model_summary.py"
 
@@ -93,8 +93,8 @@ rule training_curves:
         "../../envs/evaluate.yaml"
     threads: 1
     resources:
-        mem_mb=500,
-        runtime=5,
+        mem_mb=by_attempt(1000),
+        runtime=by_attempt(5),
     params:
         validation=validation_name,
     script:
@@ -126,8 +126,8 @@ rule conv_filters:
         "../../envs/keras.yaml"
     threads: 1
     resources:
-        mem_mb=1500,
-        runtime=5,
+        mem_mb=by_attempt(1500),
+        runtime=by_attempt(10),
     params:
         num_classes=NUM_CLASSES,
     script:
@@ -177,8 +177,8 @@ rule evaluation_figures:
         "../../envs/evaluate.yaml"
     threads: 1
     resources:
-        mem_mb=500,
-        runtime=5,
+        mem_mb=by_attempt(500),
+        runtime=by_attempt(5),
     script:
         "../scripts/evaluation_figures.py"
 
@@ -203,8 +203,8 @@ rule misclassified:
         "../../envs/evaluate.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=by_attempt(1000),
+        runtime=by_attempt(10),
     script:
         "../scripts/misclassified.py"
 
@@ -241,7 +241,7 @@ rule roc_pr:
         "../../envs/evaluate.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=by_attempt(1000),
+        runtime=by_attempt(10),
     script:
         "../scripts/roc_pr.py"

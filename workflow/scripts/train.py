@@ -2,6 +2,7 @@
 
 import json
 import logging
+import shutil
 from pathlib import Path
 
 from mnist_cnn import rule
@@ -17,10 +18,18 @@ images, labels = load_split(snakemake.input.data)
 model_json = Path(snakemake.input.model_config).read_text()
 builder = json.loads(Path(snakemake.input.builder).read_text())
 model, history, scores = train(
-    model_json, builder, images, labels, snakemake.params.holdout, snakemake.params.num_classes
+    model_json,
+    builder,
+    images,
+    labels,
+    snakemake.params.holdout,
+    snakemake.params.num_classes,
+    state_dir=snakemake.params.state_dir,
+    terminal=rule.terminal if rule.terminal.isatty() else None,
 )
 logging.info("holdout scores: %s", scores)
 model.save(snakemake.output.model)
 save_weights_h5(model, snakemake.output.weights)
 history.to_csv(snakemake.output.history, sep="\t", index=False, float_format="%.6g")
 write_scores(scores, snakemake.output.metrics)
+shutil.rmtree(snakemake.params.state_dir)  # the results are written: nothing to resume
