@@ -17,7 +17,8 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
-from workflow_runner import REPO, run_snakemake
+import yaml
+from workflow_runner import JOB_NAMES, REPO, planned_resources, run_snakemake
 
 SAMPLE = REPO / "resources" / "mnist_sample"
 EPOCHS = 6
@@ -117,3 +118,19 @@ def test_resumed_training_gives_the_uninterrupted_results(interrupted, uninterru
     assert pd.read_csv(workdir / "results/model/history.tsv", sep="\t")["epoch"].tolist() == list(
         range(1, EPOCHS + 1)
     )
+
+
+def test_each_rule_sets_its_resources_and_a_retry_gets_twice_as_much(tmp_path):
+    first = planned_resources(tmp_path / "first", {})  # config.yaml: the download too
+    retry = planned_resources(tmp_path / "retry", {}, "--attempt", "2")
+    rules = {name.removesuffix("_train").removesuffix("_test") for name in JOB_NAMES}
+    assert set(first) == rules, first
+    for rule in rules - {"download"}:  # download runs on the login node and retries by itself
+        assert retry[rule] == {name: 2 * value for name, value in first[rule].items()}, rule
+    assert retry["download"] == first["download"]
+    # the rules are the one place that says them: the cluster profile sets neither
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    assert profile["retries"] == 2
+    assert not {"runtime", "mem_mb"} & set(profile.get("default-resources") or {})
+    for rule, resources in (profile.get("set-resources") or {}).items():
+        assert not {"runtime", "mem_mb"} & set(resources or {}), rule

@@ -69,6 +69,7 @@ rule train:
         holdout=setting("holdout"),
         num_classes=NUM_CLASSES,
         state_dir=training_state_dir,
+        configured_threads=config["threads"]["train"],
     script:
         "../scripts/train.py"
 

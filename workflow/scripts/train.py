@@ -14,6 +14,12 @@ from mnist_cnn.tensorflow_runtime import set_up_tensorflow  # noqa: E402
 from mnist_cnn.training import save_weights_h5, train, write_scores  # noqa: E402
 
 set_up_tensorflow(snakemake.threads)
+if snakemake.threads != snakemake.params.configured_threads:
+    logging.info(
+        "%d threads instead of threads.train's %d: set by --cores, --max-threads or set-threads (profiles/slurm)",
+        snakemake.threads,
+        snakemake.params.configured_threads,
+    )
 images, labels = load_split(snakemake.input.data)
 model_json = Path(snakemake.input.model_config).read_text()
 builder = json.loads(Path(snakemake.input.builder).read_text())

@@ -22,7 +22,6 @@ from mnist_cnn.model_builder import compile_model, make_callbacks
 from mnist_cnn.prediction import input_rows
 from mnist_cnn.tensorflow_runtime import batches
 
-
 # How many iterators of the training dataset Keras' fit makes per epoch (see EpochProgress).
 ITERATORS_PER_EPOCH = 2
 
