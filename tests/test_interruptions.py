@@ -7,6 +7,8 @@ job, SIGKILL) as soon as the first epoch's state is on disk, recovers as the REA
 
 import json
 import os
+import pty
+import re
 import signal
 import subprocess
 import sys
@@ -45,26 +47,48 @@ def saved_epoch(workdir: Path) -> int:
         return 0
 
 
+def snakemake_command(workdir: Path) -> list[str]:
+    """run_snakemake's command for TARGET with CONFIG, for a process that the test handles itself."""
+    (workdir / "test_config.yaml").write_text(json.dumps(CONFIG))
+    return [
+        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+        "--cores", "2", TARGET, "--configfile", str(REPO / "config.yaml"), str(workdir / "test_config.yaml"),
+    ]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
+    """A run in a terminal (a pseudo-terminal here), and all that it wrote there."""
     workdir = tmp_path_factory.mktemp("uninterrupted")
-    result = run_snakemake(workdir, CONFIG, TARGET)
-    assert result.returncode == 0, result.output
-    return workdir
+    controller, terminal = pty.openpty()
+    run = subprocess.Popen(
+        snakemake_command(workdir), stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal
+    )
+    os.close(terminal)
+    shown = bytearray()
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the run ended and closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    assert run.wait(timeout=600) == 0, shown.decode(errors="replace")
+    return workdir, shown.decode(errors="replace")
 
 
 @pytest.fixture(scope="module")
 def interrupted(tmp_path_factory):
     """A run killed with Snakemake after train saved an epoch; what each step of the recovery said."""
     workdir = tmp_path_factory.mktemp("interrupted")
-    # the command of run_snakemake, started in its own process group so that one kill ends it all
-    (workdir / "test_config.yaml").write_text(json.dumps(CONFIG))
-    command = [
-        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-        "--cores", "2", TARGET, "--configfile", str(REPO / "config.yaml"), str(workdir / "test_config.yaml"),
-    ]  # fmt: skip
+    # started in its own process group, so that one kill ends Snakemake and its jobs
     run = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        snakemake_command(workdir),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 600
     while saved_epoch(workdir) < 1:
@@ -104,8 +128,26 @@ def test_train_resumes_from_the_saved_epoch(interrupted):
     assert not (workdir / STATE).exists()
 
 
+def test_each_epoch_is_logged_as_it_ends_and_a_progress_bar_shown_only_in_a_terminal(uninterrupted):
+    workdir, shown = uninterrupted
+    log = (workdir / "logs" / "train.log").read_text()
+    epochs = re.findall(
+        r"INFO epoch (\d+)/(\d+): accuracy 0\.\d{4}, loss \d+\.\d{4}, val_accuracy 0\.\d{4}, "
+        r"val_loss \d+\.\d{4}; \d+\.\d s, \d+ images/s\n",
+        log,
+    )
+    assert epochs == [(str(epoch), str(EPOCHS)) for epoch in range(1, EPOCHS + 1)], log
+    history = pd.read_csv(workdir / "results/model/history.tsv", sep="\t")
+    last = log[log.index(f"epoch {EPOCHS}/{EPOCHS}:") :].splitlines()[0]
+    assert f"val_accuracy {history['val_accuracy'].iloc[-1]:.4f}" in last
+    # tqdm's bar, in the terminal only
+    assert re.search(rf"epoch {EPOCHS}/{EPOCHS}: +\d+%\|", shown), shown
+    assert "\r" not in log and "batch/s" not in log
+    assert "batch/s" not in (workdir / "logs" / "model_config.log").read_text()
+
+
 def test_resumed_training_gives_the_uninterrupted_results(interrupted, uninterrupted):
-    workdir = interrupted[0]
+    workdir, uninterrupted = interrupted[0], uninterrupted[0]
     for mine, theirs in zip(
         weights(workdir / "results/model/weights.h5"),
         weights(uninterrupted / "results/model/weights.h5"),
