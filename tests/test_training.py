@@ -17,8 +17,10 @@ from mnist_cnn.prediction import predict
 from mnist_cnn.training import (
     cpu_flags,
     holdout_split,
+    open_training_state,
     resolve_precision,
     save_weights_h5,
+    state_key,
     train,
     with_precision,
 )
@@ -168,3 +170,25 @@ def test_auto_precision_follows_the_hardware():
     fast_cpu = bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
     assert policy == ("mixed_bfloat16" if fast_cpu else "float32")  # CI has no GPU
     assert why.startswith("auto: CPU")
+
+
+def test_a_saved_training_state_resumes_only_the_same_model_settings_and_data(train_split, tmp_path):
+    images, labels = train_split
+    model_json, settings = tutorial_json(), builder(epochs=3)
+    key = state_key(model_json, settings, HOLDOUT, images, labels)
+    state = open_training_state(tmp_path / "state", key)
+    (state / "keras").mkdir()  # as BackupAndRestore leaves it after an epoch
+    assert (open_training_state(state, key) / "keras").exists()
+    other_layers = json.loads(model_json)
+    other_layers["config"]["layers"][2]["config"]["filters"] = 32
+    changes = [
+        (json.dumps(other_layers), settings, HOLDOUT, images, labels),
+        (model_json, builder(epochs=4), HOLDOUT, images, labels),
+        (model_json, {**settings, "random_seed": 1}, HOLDOUT, images, labels),
+        (model_json, settings, {**HOLDOUT, "test_size": 0.1}, images, labels),
+        (model_json, settings, HOLDOUT, images[::-1], labels[::-1]),
+    ]
+    keys = {state_key(*change) for change in changes}
+    assert len(keys) == len(changes) and key not in keys
+    open_training_state(state, keys.pop())
+    assert not (state / "keras").exists()
