@@ -5,6 +5,7 @@ Skipped where SLURM is not installed, except in CI (CI=true), where that is a fa
 """
 
 import gzip
+import math
 import os
 import subprocess
 import sys
@@ -80,7 +81,8 @@ def slurm_logs(workdir: Path) -> dict[str, list[Path]]:
     """The plugin's log of each SLURM job (named <job id>.log), by job name."""
     logdir = workdir / ".snakemake" / "slurm_logs"
     return {
-        name: sorted((logdir / f"rule_{folder}").glob("*.log")) for name, (_, folder) in SLURM_JOBS.items()
+        name: sorted((logdir / f"rule_{folder}").glob("*.log"), key=lambda log: int(log.stem))
+        for name, (_, folder) in SLURM_JOBS.items()
     }
 
 
@@ -168,22 +170,37 @@ def test_a_failing_job_fails_the_run(cluster, tmp_path):
     message = "X_train.tsv.gz, line 2, column 400: expected a pixel value 0..255, found 999"
     assert message in (tmp_path / "run" / "logs" / "check_data_train.log").read_text()
     assert message in result.output
-    [log] = slurm_logs(tmp_path / "run")["check_data_train"]
-    assert cluster.finished_jobs()[log.stem]["JobState"] == "FAILED"
+    # profiles/slurm tries a failed job three times, with twice the time and memory each time
+    finished = cluster.finished_jobs()
+    attempts = [finished[log.stem] for log in slurm_logs(tmp_path / "run")["check_data_train"]]
+    assert [job["JobState"] for job in attempts] == ["FAILED"] * 3
+    first = planned_resources(tmp_path / "plan", {"data": {"dir": str(data)}})["check_data"]
+    for attempt, job in enumerate(attempts):
+        assert job["TimeLimit"] == str(first["runtime"] * 2**attempt), job
+        assert f"mem={first['mem_mb'] * 2**attempt}M," in job["Tres"], job
     assert "Error in rule check_data" in result.output
     assert not (tmp_path / "run" / "results" / "data" / "train.npz").exists()
 
 
-# Enough epochs of the sample to outlast a 1-minute time limit on a fast machine (about 1 s each).
-RETRY_EPOCHS = 100
+# Seconds of training (at the speed measured in sample_run) that the test asks for: more than a
+# first attempt of 1 minute can do even if the machine gets twice as fast; as little as that.
+TRAINING_SECONDS = 120
 
 
-def test_a_train_job_past_its_time_limit_is_retried_with_more_time_and_resumes(cluster, tmp_path):
+def test_a_train_job_past_its_time_limit_is_retried_with_more_time_and_resumes(cluster, sample_run, tmp_path):
+    # the speed of this machine now: seconds of sample_run's second epoch (the first also traces)
+    epoch_line = next(
+        line
+        for line in (sample_run[0] / "logs" / "train.log").read_text().splitlines()
+        if "INFO epoch 2/2:" in line
+    )
+    epoch_seconds = float(epoch_line.split("; ")[-1].split(" s,")[0])
+    epochs = max(10, math.ceil(TRAINING_SECONDS / epoch_seconds))
     data = tmp_path / "data"
     data.mkdir()
     for name in ZENODO_FILES:
         (data / f"{name}.gz").write_bytes((SAMPLE / f"{name}.gz").read_bytes())
-    config = {"data": {"dir": str(data)}, "fit": {"epochs": RETRY_EPOCHS, "batch_size": 100}}
+    config = {"data": {"dir": str(data)}, "fit": {"epochs": epochs, "batch_size": 100}}
     # The rule's first 60 minutes cannot run out in a test: 1 minute at the first attempt, 10 at the
     # second, as an expression of the attempt as the rules' own (workflow/rules/common.smk: by_attempt).
     result = run_on_slurm(
@@ -202,8 +219,8 @@ def test_a_train_job_past_its_time_limit_is_retried_with_more_time_and_resumes(c
     resumed = [line for line in log.splitlines() if "resuming at epoch" in line]
     assert len(resumed) == 1, log
     saved = int(resumed[0].split("resuming at epoch ")[1].split()[0]) - 1
-    assert 1 <= saved < RETRY_EPOCHS
-    assert sum(" INFO epoch " in line for line in log.splitlines()) == RETRY_EPOCHS - saved
+    assert 1 <= saved < epochs
+    assert sum(" INFO epoch " in line for line in log.splitlines()) == epochs - saved
     history = pd.read_csv(tmp_path / "run" / "results" / "model" / "history.tsv", sep="\t")
-    assert history["epoch"].tolist() == list(range(1, RETRY_EPOCHS + 1))
+    assert history["epoch"].tolist() == list(range(1, epochs + 1))
     assert not (tmp_path / "run" / "resume" / "train").exists()
