@@ -1,4 +1,5 @@
-"""profiles/slurm on a real one-node SLURM cluster that the tests start (tests/slurm_cluster.py).
+"""profiles/slurm on a real one-node SLURM cluster that the tests start (tests/slurm_cluster.py):
+each job's CPUs, memory and time limit, a failing job, and a retry after a time limit.
 
 Skipped where SLURM is not installed, except in CI (CI=true), where that is a failure:
 `.ci/run` installs it.
