@@ -26,7 +26,7 @@ SAMPLE = REPO / "resources" / "mnist_sample"
 EPOCHS = 6
 CONFIG = {"data": {"dir": str(SAMPLE)}, "fit": {"epochs": EPOCHS, "batch_size": 100}}
 TARGET = "results/model/train_metrics.tsv"
-STATE = Path("resume/train")
+STATE = Path("results/model/train_state")
 
 
 def weights(path: Path) -> list[np.ndarray]:

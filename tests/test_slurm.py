@@ -224,4 +224,4 @@ def test_a_train_job_past_its_time_limit_is_retried_with_more_time_and_resumes(c
     assert sum(" INFO epoch " in line for line in log.splitlines()) == epochs - saved
     history = pd.read_csv(tmp_path / "run" / "results" / "model" / "history.tsv", sep="\t")
     assert history["epoch"].tolist() == list(range(1, epochs + 1))
-    assert not (tmp_path / "run" / "resume" / "train").exists()
+    assert not (tmp_path / "run" / "results" / "model" / "train_state").exists()

@@ -175,13 +175,13 @@ def by_attempt(first):
     return lambda wildcards, attempt: first * 2 ** (attempt - 1)
 
 
-def training_state_dir(wildcards):
-    """Where train saves its state after every epoch, for a killed job to resume from.
-
-    Not an output: Snakemake deletes a failed job's outputs, and this must survive the failure.
-    The train script deletes it once its outputs are written.
+def training_state_dir(wildcards, output):
+    """Where train saves its state after every epoch, for a killed job to resume from: beside
+    its outputs (under a module's prefix too), but not one of them, since Snakemake deletes a
+    failed job's outputs and this must survive the failure. The train script deletes it once
+    its outputs are written.
     """
-    return f"resume/{wildcards.prefix}train"
+    return str(Path(output.model).parent / "train_state")
 
 
 def validation_name(wildcards):
