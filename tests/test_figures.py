@@ -77,9 +77,9 @@ def test_set(trained, tsv_dir):
 
 def test_digit_grid(tsv_dir, tmp_path):
     images, labels = read_split(tsv_dir / "X_train.tsv", tsv_dir / "y_train.tsv", 784, 10)
-    plot_digit_grid(images, labels, tmp_path / "digits.png")
+    plot_digit_grid(images, labels, tmp_path / "digits.png", [784])
     assert_png(tmp_path / "digits.png", (900, 1050), (550, 700))
-    plot_digit_grid(images[:7], labels[:7], tmp_path / "few.png")  # fewer than one row
+    plot_digit_grid(images[:7], labels[:7], tmp_path / "few.png", [784])  # fewer than one row
     assert_png(tmp_path / "few.png", (900, 1050), (100, 220))
 
 
@@ -122,10 +122,10 @@ def test_misclassified_most_confident_first(test_set, tmp_path):
     assert labels[row] == first["true_class"] != first["predicted_class"] == predicted[row]
     assert first["probability"] == pytest.approx(probabilities[row].max())
     assert first["probability_of_true_class"] == pytest.approx(probabilities[row, labels[row]])
-    plot_misclassified(images, mistakes, len(labels), tmp_path / "wrong.png")
+    plot_misclassified(images, mistakes, len(labels), tmp_path / "wrong.png", [784])
     assert_png(tmp_path / "wrong.png", (900, 1050), (550, 650))
     right = np.eye(10)[labels]  # no mistakes at all: a figure that says so
-    plot_misclassified(images, misclassified_table(labels, right), len(labels), tmp_path / "none.png")
+    plot_misclassified(images, misclassified_table(labels, right), len(labels), tmp_path / "none.png", [784])
     assert_png(tmp_path / "none.png", (900, 1050), (150, 250))
 
 
@@ -193,7 +193,7 @@ def test_filters_and_feature_maps(trained, test_set, tmp_path):
     assert all(np.flatnonzero(labels == c)[0] == i for c, i in enumerate(chosen))
     maps = feature_maps(model, layer, images[chosen])
     assert maps.shape == (10, 28, 28, 64) and maps.min() >= 0  # padding same; after the ReLU
-    plot_feature_maps(images[chosen], labels[chosen], maps, kernels, tmp_path / "maps.png", layer.name)
+    plot_feature_maps(images[chosen], labels[chosen], maps, kernels, tmp_path / "maps.png", layer.name, [784])
     assert_png(tmp_path / "maps.png", (800, 950), (700, 850))
 
 

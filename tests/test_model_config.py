@@ -4,8 +4,11 @@ tests/data/galaxy_keras_*_cnn.json are model JSONs in the form Galaxy's keras_mo
 writes with Keras 2.3.1 (the tutorial's CNN) and Keras 2.10.0 (the Galaxy workflow's CNN).
 """
 
+import base64
 import json
+import marshal
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -152,3 +155,78 @@ def test_model_json_without_tensorflow_is_the_same():
     assert outputs["numpy"][0] == "numpy False False False"
     assert outputs["tensorflow"][0] == "tensorflow True True True"
     assert outputs["numpy"][1] == outputs["tensorflow"][1]
+
+
+def lambda_json(keras_version: str, sentinel: Path) -> dict:
+    """The tutorial's model JSON with a Lambda layer whose code creates ``sentinel`` when run."""
+
+    def touch(x):
+        sentinel.touch()
+        return x
+
+    if keras_version == "3":
+        layers = [
+            keras.layers.Reshape((28, 28, 1)),
+            keras.layers.Lambda(lambda x: touch(x)),
+            keras.layers.Flatten(),
+        ]
+        model = json.loads(keras.Sequential([keras.Input((784,)), *layers]).to_json())
+        sentinel.unlink()  # building the model ran the code once
+        return model
+    model = json.loads((DATA / "galaxy_keras_2.3.1_cnn.json").read_text())
+    code = base64.b64encode(marshal.dumps((lambda x: (open(sentinel, "w").close(), x)[1]).__code__))
+    lambda_layer = {
+        "class_name": "Lambda",
+        "config": {
+            "name": "lambda_1",
+            "trainable": True,
+            "dtype": "float32",
+            "function": [code.decode("ascii"), None, None],  # as Keras 2's func_dump writes it
+            "function_type": "lambda",
+            "module": "__main__",
+            "output_shape": None,
+            "output_shape_type": "raw",
+            "output_shape_module": None,
+            "arguments": {},
+        },
+    }
+    model["config"]["layers"].insert(1, lambda_layer)
+    return model
+
+
+@pytest.mark.parametrize(
+    ("keras_version", "where"),
+    [
+        ("3", "config.layers[2] is a Lambda"),
+        ("2", "config.layers[1] is a Lambda"),
+        # the same bytecode under another class name: caught by its field
+        ("2-renamed", "config.layers[1].config.function holds a function"),
+    ],
+)
+def test_model_json_with_code_is_refused_before_loading(tmp_path, monkeypatch, keras_version, where):
+    from keras.src.legacy.saving import saving_utils
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the JSON reached Keras' loader")
+
+    monkeypatch.setattr(saving_utils, "model_from_config", no_loading)
+    monkeypatch.setattr(keras.models, "model_from_json", no_loading)
+    path = tmp_path / "model.json"
+    model = lambda_json(keras_version.removesuffix("-renamed"), tmp_path / "ran")
+    if keras_version.endswith("-renamed"):
+        model["config"]["layers"][1]["class_name"] = "Activation"
+    path.write_text(json.dumps(model))
+    with pytest.raises(InputError, match=f"model.json: {re.escape(where)}.*: refused"):
+        load_model_json(path)
+    assert not (tmp_path / "ran").exists()
+
+
+def test_model_json_naming_a_module_outside_keras_is_refused(tmp_path):
+    model = json.loads((DATA / "galaxy_keras_2.3.1_cnn.json").read_text())
+    model["config"]["layers"][0]["module"] = "os"
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(model))
+    with pytest.raises(
+        InputError, match="config.layers\\[0\\] is an object of module 'os', which loading would import"
+    ):
+        load_model_json(path)

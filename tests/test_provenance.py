@@ -34,6 +34,14 @@ def test_record_holds_versions_machine_and_data_checksums():
     assert record["config"]["fit"] == CONFIG["fit"]
 
 
+def test_record_holds_what_train_computed_on(tmp_path):
+    train_machine = {"host": "node7", "cpu": "a CPU", "threads": {"intra_op": 16, "inter_op": 1}}
+    record = collect(SAMPLE, recorded_config(CONFIG), "9.27.1", "abc1234", train_machine)
+    assert record["train"] == train_machine
+    write_provenance(record, tmp_path / "provenance.yaml")
+    assert yaml.safe_load((tmp_path / "provenance.yaml").read_text())["train"] == train_machine
+
+
 def test_record_leaves_out_the_settings_no_rule_reruns_for():
     original = copy.deepcopy(CONFIG)
     kept = recorded_config(CONFIG)
@@ -53,9 +61,21 @@ def test_written_record_reads_back_the_same(tmp_path):
     assert "    input_shape: [784]\n" in text  # short lists on one line, as in config.yaml
 
 
-def test_git_version_names_the_checkout_and_is_none_elsewhere(tmp_path):
-    head = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    assert git_version(REPO).removesuffix("-dirty").endswith(head)
-    assert git_version(tmp_path) is None
+def test_git_version_names_the_commit_the_tag_and_local_changes(tmp_path):
+    def git(*args):
+        command = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.org", *args]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+
+    assert git_version(tmp_path) is None  # not a checkout
+    git("init", "-q")
+    (tmp_path / "Snakefile").write_text("# one\n")
+    git("add", "Snakefile")
+    git("commit", "-q", "-m", "one")
+    assert git_version(tmp_path) == git("rev-parse", "--short", "HEAD")
+    git("tag", "-a", "v1.0", "-m", "release")
+    assert git_version(tmp_path) == "v1.0"  # a tag at HEAD
+    (tmp_path / "Snakefile").write_text("# two\n")
+    assert git_version(tmp_path) == "v1.0-dirty"
+    git("commit", "-q", "-am", "two")
+    assert git_version(tmp_path) == f"v1.0-1-g{git('rev-parse', '--short', 'HEAD')}"
+    assert git_version(REPO)  # this checkout has a version too

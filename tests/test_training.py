@@ -1,13 +1,16 @@
 """Training on a small stratified subset of the real digits: split, fit, save, determinism."""
 
 import json
+import platform
 import subprocess
 import sys
 from pathlib import Path
 
+import h5py
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 import yaml
 
 from mnist_cnn.data import read_split, save_split
@@ -16,12 +19,14 @@ from mnist_cnn.model_config import build_model, load_model_json
 from mnist_cnn.prediction import predict
 from mnist_cnn.training import (
     cpu_flags,
+    hardware,
     holdout_split,
     open_training_state,
     resolve_precision,
     save_weights_h5,
     state_key,
     train,
+    train_machine,
     with_precision,
 )
 
@@ -164,12 +169,71 @@ def test_float16_training_scales_the_loss():
     assert isinstance(model.optimizer.inner_optimizer, keras.optimizers.Adam)
 
 
-def test_auto_precision_follows_the_hardware():
-    assert resolve_precision("float32") == ("float32", "as configured")
-    policy, why = resolve_precision("auto")
-    fast_cpu = bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
-    assert policy == ("mixed_bfloat16" if fast_cpu else "float32")  # CI has no GPU
-    assert why.startswith("auto: CPU")
+# Hardware descriptions as hardware() writes them: a CPU without and with bfloat16 units, GPUs.
+PLAIN_CPU = {"cpu_flags": ["avx2", "fma", "sse4_2"], "gpu": None}
+BF16_CPU = {"cpu_flags": ["amx_bf16", "avx2", "avx512_bf16", "avx512f"], "gpu": None}
+
+
+def gpu(major, minor):
+    return {"cpu_flags": PLAIN_CPU["cpu_flags"], "gpu": {"name": "GPU", "compute_capability": [major, minor]}}
+
+
+@pytest.mark.parametrize(
+    ("machine", "policy", "why"),
+    [
+        (PLAIN_CPU, "float32", "auto: CPU without AVX512_BF16 or AMX"),
+        (BF16_CPU, "mixed_bfloat16", "auto: CPU with amx_bf16 and avx512_bf16"),
+        (gpu(9, 0), "mixed_bfloat16", "auto: GPU of compute capability 9.0"),
+        (gpu(8, 0), "mixed_bfloat16", "auto: GPU of compute capability 8.0"),
+        (gpu(7, 5), "mixed_float16", "auto: GPU of compute capability 7.5"),
+        (gpu(6, 1), "float32", "auto: GPU of compute capability 6.1"),
+    ],
+    ids=["plain-cpu", "bf16-cpu", "gpu-9.0", "gpu-8.0", "gpu-7.5", "gpu-6.1"],
+)
+def test_auto_precision_follows_the_hardware(machine, policy, why):
+    assert resolve_precision("auto", machine) == (policy, why)
+    assert resolve_precision("float32", machine) == ("float32", "as configured")
+    assert resolve_precision("mixed_float16", machine) == ("mixed_float16", "as configured")
+
+
+def test_hardware_describes_this_machine():
+    machine = hardware()
+    assert machine["cpu_flags"] == sorted(cpu_flags())
+    if platform.machine() == "x86_64" and Path("/proc/cpuinfo").exists():
+        assert "sse2" in machine["cpu_flags"]
+    gpus = tf.config.list_physical_devices("GPU")
+    assert (machine["gpu"] is None) == (not gpus)
+
+
+def test_train_machine_record():
+    machine = hardware()
+    record = train_machine(machine, "auto")
+    assert record["host"] == platform.node() and record["cpu"] and record["cpus_available"] >= 1
+    assert record["device"] == (f"GPU {machine['gpu']['name']}" if machine["gpu"] else "CPU")
+    assert record["threads"] == {
+        "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+    }
+    used, why = resolve_precision("auto", machine)
+    assert record["precision"] == {"requested": "auto", "used": used, "why": why}
+
+
+def test_weights_h5_has_the_layout_keras_2_reads(tmp_path):
+    """What README says of weights.h5: the layout of Keras 2's save_weights (as in Galaxy), which
+    Keras 2's load_weights reads layer by layer, in order. Keras 2 itself is not installed here."""
+    model = build_model(CONFIG["model"]["input_shape"], CONFIG["model"]["layers"])
+    save_weights_h5(model, tmp_path / "weights.h5")
+    with h5py.File(tmp_path / "weights.h5", "r") as weights:
+        assert list(weights.attrs["layer_names"]) == [layer.name for layer in model.layers]
+        assert {"keras_version", "backend"} <= set(weights.attrs)
+        saved = [
+            weights[layer][name][()]
+            for layer in weights.attrs["layer_names"]
+            for name in weights[layer].attrs["weight_names"]
+        ]
+    assert [array.shape for array in saved] == [array.shape for array in model.get_weights()]
+    for array, expected in zip(saved, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(array, expected)
 
 
 def test_a_saved_training_state_resumes_only_the_same_model_settings_and_data(train_split, tmp_path):

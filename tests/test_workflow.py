@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import json
 import os
+import platform
 import re
 import shutil
 import struct
@@ -128,6 +129,12 @@ def test_provenance_is_written_beside_the_results_and_shown_in_the_report(full_r
         record["config"]["fit"]["epochs"] == 10
         and record["config"]["zenodo"]["url"] == config["zenodo"]["url"]
     )
+    # what train computed on, from train's own record: --cores 2 caps threads.train (8) to 2
+    train_machine = yaml.safe_load((results / "model" / "train_machine.yaml").read_text())
+    assert record["train"] == train_machine
+    assert train_machine["host"] == platform.node() and train_machine["cpu_flags"]
+    assert train_machine["threads"] == {"intra_op": 2, "inter_op": 1}
+    assert train_machine["precision"] == {"requested": "float32", "used": "float32", "why": "as configured"}
     result = run_snakemake(workdir, config, "--report", str(workdir / "report.html"))
     assert result.returncode == 0, result.output
     report = (workdir / "report.html").read_text()
@@ -142,7 +149,7 @@ def test_every_rule_has_a_log_and_a_benchmark(full_run):
         assert benchmark["s"].iloc[0] > 0
     for rule in ("train", "predict"):  # --cores 2 caps the rules' threads at 2
         assert (
-            "TensorFlow threads: 2 intra-op, 2 inter-op; op determinism on"
+            "TensorFlow threads: 2 intra-op, 1 inter-op; op determinism on"
             in (workdir / "logs" / f"{rule}.log").read_text()
         )
     download_log = (workdir / "logs" / "download.log").read_text()

@@ -13,9 +13,10 @@ from snakemake.utils import validate
 # module, while current_basedir is always this file's folder.
 REPO = Path(workflow.current_basedir).parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
-from mnist_cnn import ZENODO_FILES
+from mnist_cnn import ZENODO_FILES, InputError
 from mnist_cnn.provenance import git_version, recorded_config
 from mnist_cnn.experiments import deep_merge, experiment_name, experiment_prefix
+from mnist_cnn.zenodo import check_secure_url
 
 
 def validate_config(values, where=""):
@@ -44,8 +45,27 @@ def experiment_configs():
     return merged
 
 
+def check_holdout(values, where=""):
+    """holdout.stratify needs shuffle: scikit-learn cannot stratify a split in file order."""
+    holdout = values["holdout"]
+    if holdout["stratify"] and not holdout["shuffle"]:
+        key = ".".join(filter(None, [where, "holdout"]))
+        raise WorkflowError(
+            f"{key}.stratify is true but {key}.shuffle is false: an unshuffled holdout is the last "
+            f"{holdout['test_size']:.0%} of the rows in file order and cannot keep the class proportions; "
+            f"set {key}.stratify: false for that split, or {key}.shuffle: true"
+        )
+
+
 validate_config(config)
 EXPERIMENTS = experiment_configs()
+check_holdout(config)
+try:
+    check_secure_url(config["zenodo"]["url"])
+except InputError as error:
+    raise WorkflowError(str(error)) from None
+for name, values in EXPERIMENTS.items():
+    check_holdout(values, where=f"experiments.{name}")
 
 N_FEATURES = math.prod(config["model"]["input_shape"])
 NUM_CLASSES = config["data"]["num_classes"]
@@ -80,12 +100,31 @@ def data_files(wildcards):
     return [data_file(name) for name in ZENODO_FILES]
 
 
+def check_md5_keys():
+    """Each data.md5 key names a file of data.dir, or a gzipped one by its name without .gz."""
+    md5 = config["data"]["md5"]
+    if md5 and not DATA_DIR:
+        raise WorkflowError(
+            f"data.md5 ({', '.join(md5)}) is set but data.dir is empty: data.md5 checks files "
+            "in data.dir (downloads are checked against the md5 the Zenodo record publishes)"
+        )
+    files = [Path(data_file(name)).name for name in ZENODO_FILES] if md5 else []
+    for key in md5:
+        if key not in files and f"{key}.gz" not in files:
+            raise WorkflowError(
+                f"data.md5.{key}: matches no input file; data.dir {DATA_DIR} holds {', '.join(files)} "
+                "(give a file's name, or a .gz file's name without .gz for its decompressed content)"
+            )
+
+
+check_md5_keys()
+
+
 def known_md5(wildcards, input):
-    """Checksums from data.md5 for this split's files; downloads were checked already."""
+    """Checksums from data.md5 for this split's files, under their names with or without .gz."""
+    names = {Path(path).name for path in input}
     return {
-        Path(path).name: config["data"]["md5"][Path(path).name]
-        for path in input
-        if DATA_DIR and Path(path).name in config["data"]["md5"]
+        key: value for key, value in config["data"]["md5"].items() if key in names or f"{key}.gz" in names
     }
 
 

@@ -55,6 +55,7 @@ rule train:
         weights="results/{prefix}model/weights.h5",
         metrics="results/{prefix}model/train_metrics.tsv",
         history="results/{prefix}model/history.tsv",
+        machine="results/{prefix}model/train_machine.yaml",
     log:
         "logs/{prefix}train.log",
     benchmark:

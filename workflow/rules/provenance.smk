@@ -1,6 +1,7 @@
 rule provenance:
     input:
         data=data_files,
+        train_machine="results/{prefix}model/train_machine.yaml",
         # the last result: the record is written after the results, and again whenever they are
         results="results/{prefix}classification_report.tsv",
     output:

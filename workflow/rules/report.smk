@@ -46,6 +46,8 @@ rule data_sample:
     resources:
         mem_mb=by_attempt(1000),
         runtime=by_attempt(10),
+    params:
+        input_shape=config["model"]["input_shape"],
     script:
         "../scripts/data_sample.py"
 
@@ -130,6 +132,7 @@ rule conv_filters:
         runtime=by_attempt(10),
     params:
         num_classes=NUM_CLASSES,
+        input_shape=setting("model", "input_shape"),
     script:
         "../scripts/conv_filters.py"
 
@@ -205,6 +208,8 @@ rule misclassified:
     resources:
         mem_mb=by_attempt(1000),
         runtime=by_attempt(10),
+    params:
+        input_shape=setting("model", "input_shape"),
     script:
         "../scripts/misclassified.py"
 

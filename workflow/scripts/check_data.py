@@ -7,11 +7,11 @@ from pathlib import Path
 from mnist_cnn import rule
 
 rule.start(snakemake)
-from mnist_cnn.data import check_md5, read_split, save_split  # noqa: E402
+from mnist_cnn.data import check_known_md5, read_split, save_split  # noqa: E402
 
-for path in map(Path, snakemake.input):
-    if path.name in snakemake.params.md5:
-        check_md5(path, snakemake.params.md5[path.name])
+for path in snakemake.input:
+    for checked in check_known_md5(path, snakemake.params.md5):
+        logging.info("%s", checked)
 started = time.perf_counter()
 images, labels = read_split(
     snakemake.input.images, snakemake.input.labels, snakemake.params.n_features, snakemake.params.num_classes

@@ -8,7 +8,7 @@ from mnist_cnn import rule
 rule.start(snakemake)
 # one layer's output for ten images: Keras' numpy backend does that in half the time that
 # importing TensorFlow takes, and gives the same numbers
-rule.keras_without_tensorflow()
+rule.keras_without_tensorflow(threads=snakemake.threads)
 import keras  # noqa: E402
 
 from mnist_cnn.data import load_split  # noqa: E402
@@ -31,4 +31,12 @@ else:
     images, labels = load_split(snakemake.input.data)
     chosen = first_of_each_class(labels, snakemake.params.num_classes)
     maps = feature_maps(model, layer, images[chosen])
-    plot_feature_maps(images[chosen], labels[chosen], maps, kernels, snakemake.output.maps, layer.name)
+    plot_feature_maps(
+        images[chosen],
+        labels[chosen],
+        maps,
+        kernels,
+        snakemake.output.maps,
+        layer.name,
+        snakemake.params.input_shape,
+    )

@@ -9,5 +9,5 @@ from mnist_cnn.data import load_split  # noqa: E402
 from mnist_cnn.figures import plot_digit_grid  # noqa: E402
 
 images, labels = load_split(snakemake.input[0])
-plot_digit_grid(images, labels, snakemake.output[0])
+plot_digit_grid(images, labels, snakemake.output[0], snakemake.params.input_shape)
 logging.info("drew the first training images of %d, with their labels", len(images))

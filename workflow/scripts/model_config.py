@@ -10,6 +10,7 @@ rule.keras_without_tensorflow(*rule.KERAS_EXTRAS)
 from mnist_cnn.model_config import build_model, check_input_features, load_model_json  # noqa: E402
 
 if snakemake.input:
+    logging.info("model.config_json is set: the model is %s; model.layers is not used", snakemake.input[0])
     model, source = load_model_json(snakemake.input[0]), snakemake.input[0]
 else:
     model, source = build_model(snakemake.params.input_shape, snakemake.params.layers), "model.input_shape"

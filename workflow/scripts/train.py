@@ -10,8 +10,9 @@ from mnist_cnn import rule
 rule.start(snakemake)
 rule.without_modules("matplotlib")  # scikit-learn splits the holdout: only matplotlib is left out
 from mnist_cnn.data import load_split  # noqa: E402
+from mnist_cnn.provenance import write_provenance  # noqa: E402
 from mnist_cnn.tensorflow_runtime import set_up_tensorflow  # noqa: E402
-from mnist_cnn.training import save_weights_h5, train, write_scores  # noqa: E402
+from mnist_cnn.training import hardware, save_weights_h5, train, train_machine, write_scores  # noqa: E402
 
 set_up_tensorflow(snakemake.threads)
 if snakemake.threads != snakemake.params.configured_threads:
@@ -20,6 +21,7 @@ if snakemake.threads != snakemake.params.configured_threads:
         snakemake.threads,
         snakemake.params.configured_threads,
     )
+machine = hardware()
 images, labels = load_split(snakemake.input.data)
 model_json = Path(snakemake.input.model_config).read_text()
 builder = json.loads(Path(snakemake.input.builder).read_text())
@@ -30,8 +32,12 @@ model, history, scores = train(
     labels,
     snakemake.params.holdout,
     snakemake.params.num_classes,
+    machine,
     state_dir=snakemake.params.state_dir,
     terminal=rule.terminal if rule.terminal.isatty() else None,
+)
+write_provenance(
+    train_machine(machine, builder["precision"]), snakemake.output.machine, "What train computed on"
 )
 logging.info("holdout scores: %s", scores)
 model.save(snakemake.output.model)

@@ -31,6 +31,11 @@ def count_parameters(weights_h5) -> int:
     return sum(sizes)
 
 
+def holdout_accuracy(scores: pd.Series) -> float:
+    """The holdout accuracy under either name compile.metrics may give it; NaN if not measured."""
+    return scores.get("accuracy", scores.get("acc", float("nan")))
+
+
 def experiment_row(name: str, metrics, report, history, weights, benchmark) -> dict:
     """One experiment's row of comparison.tsv, from the files its jobs wrote."""
     scores = pd.read_csv(metrics, sep="\t").iloc[0]
@@ -39,7 +44,7 @@ def experiment_row(name: str, metrics, report, history, weights, benchmark) -> d
     return {
         "experiment": name,
         "test_accuracy": pd.read_csv(report, sep="\t", index_col=0).loc["accuracy", "f1-score"],
-        "holdout_accuracy": scores.get("accuracy", float("nan")),
+        "holdout_accuracy": holdout_accuracy(scores),
         "holdout_loss": scores["loss"],
         "parameters": count_parameters(weights),
         "epochs": len(pd.read_csv(history, sep="\t")),

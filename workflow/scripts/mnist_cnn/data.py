@@ -5,6 +5,7 @@ scanned line by line, to name the first bad line and column.
 """
 
 import gzip
+import hashlib
 import math
 from pathlib import Path
 
@@ -132,12 +133,32 @@ def read_split(
     return images, labels
 
 
-def check_md5(path: Path, expected: str) -> None:
-    found = md5sum(path)
+def check_md5(path: Path, expected: str, key: str | None = None) -> str:
+    """Check ``path`` against the checksum that data.md5 gives under ``key`` (its name if None).
+
+    Under the file's own name the checksum is of its bytes; a gzipped file's checksum given under
+    its name without ``.gz`` (as Zenodo publishes it for the plain TSV) is of its decompressed
+    content. Returns what was checked, for the log.
+    """
+    path = Path(path)
+    key = key or path.name
+    decompressed = key != path.name
+    if decompressed:
+        with gzip.open(path, "rb") as content:
+            found = hashlib.file_digest(content, "md5").hexdigest()
+    else:
+        found = md5sum(path)
+    what = f"{path.name}: md5{' of its decompressed content' if decompressed else ''}"
     if found != expected.lower().removeprefix("md5:"):
-        raise InputError(
-            f"{Path(path).name}: md5 is {found} but expected {expected} (data.md5 in the config)"
-        )
+        raise InputError(f"{what} is {found} but expected {expected} (data.md5 {key} in the config)")
+    return f"{what} matches data.md5 {key}"
+
+
+def check_known_md5(path: Path, md5: dict[str, str]) -> list[str]:
+    """Check ``path`` against every data.md5 entry for it: under its name, or without ``.gz``."""
+    path = Path(path)
+    keys = dict.fromkeys([path.name, path.name.removesuffix(".gz")])
+    return [check_md5(path, md5[key], key) for key in keys if key in md5]
 
 
 def save_split(path: Path, images: np.ndarray, labels: np.ndarray) -> None:

@@ -4,6 +4,8 @@ Every figure prints in grey: digits are black ink on white, weights and activati
 shades of grey, and lines differ by marker and dash as well as by colour.
 """
 
+import math
+
 import matplotlib
 
 matplotlib.use("Agg")  # headless: rules run without a display
@@ -39,21 +41,44 @@ def plot_message(path, title: str, message: str) -> None:
     _save(fig, path)
 
 
-def _digit(ax, image: np.ndarray, title: str, fontsize: float = 9) -> None:
-    ax.imshow(image.reshape(28, 28), cmap=INK, vmin=0, vmax=255)
+def picture_shape(input_shape) -> tuple[int, int] | None:
+    """(height, width) to draw an image of ``model.input_shape`` as: its first two sides (with one
+    channel, if any), or the square a vector fills; None for anything else."""
+    shape = [int(side) for side in input_shape]
+    if len(shape) == 2 or (len(shape) == 3 and shape[2] == 1):
+        return shape[0], shape[1]
+    side = math.isqrt(shape[0]) if len(shape) == 1 else 0
+    return (side, side) if side and side * side == shape[0] else None
+
+
+def _not_a_picture(input_shape) -> str:
+    shape = tuple(int(side) for side in input_shape)
+    return f"The images (model.input_shape {shape}) are not grey square or rectangular pictures: not drawn."
+
+
+def _digit(ax, image: np.ndarray, title: str, shape: tuple[int, int] | None, fontsize: float = 9) -> None:
+    if shape is None:
+        ax.text(0.5, 0.5, "not a\npicture", ha="center", va="center", fontsize=fontsize)
+    else:
+        ax.imshow(image.reshape(shape), cmap=INK, vmin=0, vmax=255)
     ax.set_title(title, fontsize=fontsize, pad=2)
     ax.set_xticks([])
     ax.set_yticks([])
 
 
-def plot_digit_grid(images: np.ndarray, labels: np.ndarray, path, rows: int = 5, cols: int = 10) -> None:
+def plot_digit_grid(
+    images: np.ndarray, labels: np.ndarray, path, input_shape, rows: int = 5, cols: int = 10
+) -> None:
     """The first ``rows * cols`` images of a split, in file order, each titled with its label."""
+    shape = picture_shape(input_shape)
+    if shape is None:
+        return plot_message(path, "The first training images", _not_a_picture(input_shape))
     n = min(rows * cols, len(images))
     rows = -(-n // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.0, rows * 1.15 + 0.4), squeeze=False)
     for i, ax in enumerate(axes.flat):
         if i < n:
-            _digit(ax, images[i], f"label {labels[i]}")
+            _digit(ax, images[i], f"label {labels[i]}", shape)
         else:
             ax.axis("off")
     fig.suptitle(f"The first {n} training images (rows of X_train.tsv) with their labels (y_train.tsv)")
@@ -176,9 +201,13 @@ def _floor(probability: float, digits: int = 4) -> str:
 
 
 def plot_misclassified(
-    images: np.ndarray, mistakes: pd.DataFrame, n_test: int, path, rows: int = 4, cols: int = 10
+    images: np.ndarray, mistakes: pd.DataFrame, n_test: int, path, input_shape, rows: int = 4, cols: int = 10
 ) -> None:
     """The first ``rows * cols`` mistakes of ``misclassified_table``: image, true, predicted, p."""
+    shape = picture_shape(input_shape)
+    if shape is None:
+        title = f"{len(mistakes)} mistakes on {n_test} test images (all in misclassified.tsv)"
+        return plot_message(path, title, _not_a_picture(input_shape))
     shown = mistakes.head(rows * cols)
     rows = max(1, -(-len(shown) // cols))
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.0, rows * 1.45 + 0.5), squeeze=False)
@@ -187,6 +216,7 @@ def plot_misclassified(
             ax,
             images[mistake.row - 1],
             f"true {mistake.true_class}, pred. {mistake.predicted_class}\np = {_floor(mistake.probability)}",
+            shape,
             fontsize=8,
         )
     for ax in axes.flat[len(shown) :]:
@@ -354,6 +384,7 @@ def plot_feature_maps(
     kernels: np.ndarray,
     path,
     layer_name: str,
+    input_shape,
     n_filters: int = 8,
 ) -> None:
     """A column per digit: the image on top, below it its feature maps from ``n_filters`` distinct filters.
@@ -369,7 +400,7 @@ def plot_feature_maps(
     axes[0, 0].axis("off")
     axes[0, 0].text(0.5, 0.5, "input\nimage", ha="center", va="center", fontsize=8)
     for j, (digit, label) in enumerate(zip(digits, labels, strict=True), start=1):
-        _digit(axes[0, j], digit, f"digit {label}", fontsize=8)
+        _digit(axes[0, j], digit, f"digit {label}", picture_shape(input_shape), fontsize=8)
     for i, f in enumerate(chosen, start=1):
         _weights(axes[i, 0], kernels[:, :, 0, f], limit)
         axes[i, 0].set_ylabel(f"filter {f + 1}", fontsize=8)

@@ -92,13 +92,45 @@ def _keras2_to_keras3(config: dict) -> dict:
     return config
 
 
+# What in a model JSON carries Python code that loading would run: Lambda layers (Keras 2 writes
+# their function as marshalled bytecode, Keras 3 as a __lambda__ object with its code), and a
+# "module" outside Keras, which Keras would import. Refused whatever Keras' own safe mode does:
+# older Keras versions, in a user's own environment, have none for the legacy loader.
+CODE_CLASSES = ("Lambda", "TFOpLambda", "SlicingOpLambda", "__lambda__")
+CODE_FIELDS = ("function", "function_type", "code", "output_shape_type", "output_shape_module")
+
+
+def refuse_code(config, path: Path, where: str = "") -> None:
+    """Raise InputError, naming the place, if the model JSON ``config`` holds code."""
+    if isinstance(config, list):
+        for position, value in enumerate(config):
+            refuse_code(value, path, f"{where}[{position}]")
+        return
+    if not isinstance(config, dict):
+        return
+    module = config.get("module")
+    fields = [key for key in CODE_FIELDS if config.get(key) is not None]
+    if config.get("class_name") in CODE_CLASSES:
+        found = f"{where or 'the model'} is a {config['class_name']}, whose Python code loading would run"
+    elif fields:
+        found = f"{where}.{fields[0]} holds a function, Python code that loading would run"
+    elif isinstance(module, str) and module != "keras" and not module.startswith("keras."):
+        found = f"{where or 'the model'} is an object of module {module!r}, which loading would import"
+    else:
+        for key, value in config.items():
+            refuse_code(value, path, f"{where}.{key}" if where else key)
+        return
+    raise InputError(f"{path}: {found}: refused, a model JSON may hold only Keras layers without code")
+
+
 def load_model_json(path: Path) -> keras.Model:
-    """A model from a Keras 3 or Keras 2 JSON file."""
+    """A model from a Keras 3 or Keras 2 JSON file; one holding code is refused before loading."""
     path = Path(path)
     try:
         config = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise InputError(f"{path}: cannot be read as a Keras model JSON: {error}") from None
+    refuse_code(config, path)
     try:
         if str(config.get("keras_version", "3")).startswith(("1.", "2.")):
             return saving_utils.model_from_config(_keras2_to_keras3(config))

@@ -17,7 +17,7 @@ from mnist_cnn import md5sum
 # What the rules compute with; rule provenance runs in envs/keras.yaml, which holds them all.
 DISTRIBUTIONS = ("tensorflow", "keras", "numpy", "pandas", "scikit-learn", "h5py")
 # Settings that change how a run goes but not what it computes: no rule reruns when they change,
-# so the record leaves them out too (the threads TensorFlow used are in logs/train.log).
+# so the record leaves them out too (the threads train used are in its own record, under train).
 RUN_ONLY_SETTINGS = {"zenodo": ("retries", "backoff", "timeout"), "threads": None}
 
 
@@ -64,9 +64,22 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def collect(data_files, config: dict, snakemake_version: str, workflow_version: str | None) -> dict:
+def cpus_available() -> int:
+    """The CPUs this process may use (a cluster job may get fewer than the machine has)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def collect(
+    data_files,
+    config: dict,
+    snakemake_version: str,
+    workflow_version: str | None,
+    train_machine: dict | None = None,
+) -> dict:
     """Everything that decides a run's results and can be read off the machine.
 
+    ``machine`` is the one this runs on; ``train_machine`` what train computed on (its own
+    record, train_machine.yaml), which on a cluster is another node.
     No time stamp on purpose: two runs of the same workflow on the same machine write the same
     record (the reproducibility check compares it); when a run happened is the file's own time.
     """
@@ -76,14 +89,8 @@ def collect(data_files, config: dict, snakemake_version: str, workflow_version: 
             "python": f"{platform.python_version()} ({platform.python_implementation()})",
             **{name: distribution_version(name) for name in DISTRIBUTIONS},
         },
-        "machine": {
-            "platform": platform.platform(),
-            "cpu": cpu_model(),
-            # the CPUs this process may use (a cluster job may get fewer than the machine has)
-            "cpus_available": len(os.sched_getaffinity(0))
-            if hasattr(os, "sched_getaffinity")
-            else os.cpu_count(),
-        },
+        "machine": {"platform": platform.platform(), "cpu": cpu_model(), "cpus_available": cpus_available()},
+        "train": train_machine,
         "data": {
             Path(path).name: {"path": str(path), "md5": md5sum(path), "bytes": os.path.getsize(path)}
             for path in data_files
@@ -103,7 +110,9 @@ class _Dumper(yaml.SafeDumper):
 _Dumper.add_representer(list, _Dumper.represent_list)
 
 
-def write_provenance(record: dict, path) -> None:
+def write_provenance(
+    record: dict, path, title: str = "Provenance of the results beside this file (rule provenance, README.md)"
+) -> None:
     with open(path, "w") as out:
-        out.write("# Provenance of the results beside this file (rule provenance, README.md)\n")
+        out.write(f"# {title}\n")
         yaml.dump(record, out, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100)

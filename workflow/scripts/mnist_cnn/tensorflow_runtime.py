@@ -8,17 +8,20 @@ import tensorflow as tf
 
 
 def set_up_tensorflow(threads: int) -> None:
-    """TensorFlow for a rule: thread pools sized to its ``threads``, deterministic ops (call first).
+    """TensorFlow for a rule: ``threads`` threads for each op, one op at a time, deterministic ops
+    (call first).
 
+    An inter-op pool of ``threads`` as well would let as many ops run at once, each on up to
+    ``threads`` threads. The model's ops depend on one another in turn anyway.
     Without op determinism TensorFlow may pick kernels (on GPUs above all) that add floating-point
     numbers in a different order on every run, and the same seed would not give the same bits.
     The thread count changes the order of the sums as well: bit-identical results need the same
     number of threads, as well as the same CPU or GPU and the same versions.
     """
     tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
     tf.config.experimental.enable_op_determinism()
-    logging.info("TensorFlow threads: %d intra-op, %d inter-op; op determinism on", threads, threads)
+    logging.info("TensorFlow threads: %d intra-op, 1 inter-op; op determinism on", threads)
 
 
 def batches(images: np.ndarray, targets: np.ndarray | None, batch_size: int, shuffle_seed: int | None = None):

@@ -5,6 +5,7 @@ import json
 import logging
 import math
 import os
+import platform
 import shutil
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ from tqdm import tqdm
 
 from mnist_cnn.model_builder import compile_model, make_callbacks
 from mnist_cnn.prediction import input_rows
+from mnist_cnn.provenance import cpu_model, cpus_available
 from mnist_cnn.tensorflow_runtime import batches
 
 # How many iterators of the training dataset Keras' fit makes per epoch (see EpochProgress).
@@ -127,18 +129,59 @@ def cpu_flags() -> set[str]:
         return set()
 
 
-def resolve_precision(requested: str) -> tuple[str, str]:
-    """The Keras dtype policy for ``requested`` (``auto``: by the hardware), and why."""
+def gpu_description() -> dict | None:
+    """The first GPU TensorFlow sees, by name and compute capability; None without one."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return None
+    details = tf.config.experimental.get_device_details(gpus[0])
+    return {
+        "name": details.get("device_name", gpus[0].name),
+        "compute_capability": list(details.get("compute_capability") or (0, 0)),
+    }
+
+
+def hardware() -> dict:
+    """What train computes on: the machine, its CPU and its GPU (resolve_precision reads
+    cpu_flags and gpu)."""
+    return {
+        "host": platform.node(),
+        "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "cpu_flags": sorted(cpu_flags()),
+        "cpus_available": cpus_available(),
+        "gpu": gpu_description(),
+    }
+
+
+def train_machine(machine: dict, requested_precision: str) -> dict:
+    """train's record of what it computed on: ``machine`` (as ``hardware()`` describes it), the
+    threads TensorFlow was given and the precision chosen. Provenance merges it; no time stamp."""
+    policy, why = resolve_precision(requested_precision, machine)
+    return {
+        **machine,
+        "device": f"GPU {machine['gpu']['name']}" if machine["gpu"] else "CPU",
+        "threads": {
+            "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+        },
+        "precision": {"requested": requested_precision, "used": policy, "why": why},
+    }
+
+
+def resolve_precision(requested: str, machine: dict) -> tuple[str, str]:
+    """The Keras dtype policy for ``requested`` (``auto``: by ``machine``, as ``hardware()``
+    describes it), and why."""
     if requested != "auto":
         return requested, "as configured"
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability") or (0, 0)
-        gpu = f"GPU of compute capability {capability[0]}.{capability[1]}"
+    gpu = machine.get("gpu")
+    if gpu:
+        capability = tuple(gpu["compute_capability"])
+        found = f"auto: GPU of compute capability {capability[0]}.{capability[1]}"
         if capability >= (8, 0):
-            return "mixed_bfloat16", f"auto: {gpu}"
-        return ("mixed_float16" if capability >= (7, 0) else "float32"), f"auto: {gpu}"
-    bf16 = sorted({"avx512_bf16", "amx_bf16"} & cpu_flags())
+            return "mixed_bfloat16", found
+        return ("mixed_float16" if capability >= (7, 0) else "float32"), found
+    bf16 = sorted({"avx512_bf16", "amx_bf16"} & set(machine["cpu_flags"]))
     if bf16:
         return "mixed_bfloat16", f"auto: CPU with {' and '.join(bf16)}"
     return "float32", "auto: CPU without AVX512_BF16 or AMX"
@@ -210,18 +253,20 @@ def train(
     labels: np.ndarray,
     holdout: dict,
     num_classes: int,
+    machine: dict | None = None,
     state_dir: Path | None = None,
     terminal=None,
 ) -> tuple[keras.Model, pd.DataFrame, dict[str, float]]:
     """The model of ``model_json`` trained; with its history (a row per epoch) and holdout scores.
 
     The model is made here, after seeding, so that its initial weights follow the seed too.
+    ``machine``: the hardware precision ``auto`` goes by (default: this one's).
     With ``state_dir``, the state is saved there after every epoch (the caller deletes it once the
     results are written), and a run that was killed resumes from its last saved epoch. A progress
     bar goes to ``terminal``, if given.
     """
     seed = builder["random_seed"]
-    policy, why = resolve_precision(builder.get("precision", "float32"))
+    policy, why = resolve_precision(builder.get("precision", "float32"), machine or hardware())
     logging.info("precision: %s (%s)", policy, why)
     keras.utils.set_random_seed(seed)
     model = keras.models.model_from_json(with_precision(model_json, policy))
