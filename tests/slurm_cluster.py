@@ -53,15 +53,20 @@ def total_memory_mb() -> int:
 
 
 class SlurmCluster:
-    """One node, ``localhost``, with every CPU and 90% of the memory, in partition ``debug``.
+    """One node, ``localhost``, with every CPU (or as many as asked) and 90% of the memory, in partition ``debug``.
 
     No accounting database: ``sacct`` knows nothing, so clients must ask ``squeue``; finished
     jobs are written to ``jobcomp`` (``jobcomp/filetxt``) instead.
     """
 
-    def __init__(self, state_dir: Path):
+    def __init__(self, state_dir: Path, cpus: int | None = None):
+        """``cpus``: how many CPUs the node declares (default: this machine's, as `nproc` counts them).
+
+        More than the machine has is allowed (slurmd's ``config_overrides``), so that a test can
+        tell the CPUs a job asked for from the few a test machine has.
+        """
         self.dir = Path(state_dir)
-        self.cpus = len(os.sched_getaffinity(0))  # as `nproc` counts them
+        self.cpus = cpus or len(os.sched_getaffinity(0))
         self.memory_mb = int(total_memory_mb() * 0.9)
         self.jobcomp = self.dir / "jobcomp.txt"
         self.munge_socket = MUNGE_DIR / f"test-{os.getpid()}.socket"
@@ -95,6 +100,9 @@ JobCompLoc={self.jobcomp}
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 MinJobAge={MIN_JOB_AGE}
+SlurmdParameters=config_overrides
+# a job past its time limit gets SIGTERM, then SIGKILL after KillWait seconds (SLURM's default: 30)
+KillWait=5
 ReturnToService=2
 MailProg=/bin/true
 NodeName=localhost NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={self.memory_mb} State=UNKNOWN

@@ -1,10 +1,12 @@
-"""profiles/slurm on a real one-node SLURM cluster that the tests start (tests/slurm_cluster.py).
+"""profiles/slurm on a real one-node SLURM cluster that the tests start (tests/slurm_cluster.py):
+each job's CPUs, memory and time limit, a failing job, and a retry after a time limit.
 
 Skipped where SLURM is not installed, except in CI (CI=true), where that is a failure:
 `.ci/run` installs it.
 """
 
 import gzip
+import math
 import os
 import subprocess
 import sys
@@ -14,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 from slurm_cluster import SlurmCluster, why_not_here
-from workflow_runner import JOB_NAMES, REPO
+from workflow_runner import JOB_NAMES, REPO, planned_resources
 from zenodo_server import FakeZenodo
 
 from mnist_cnn import ZENODO_FILES
@@ -33,6 +35,9 @@ def rule_and_log_folder(job_name: str) -> tuple[str, str]:
 SLURM_JOBS = {name: rule_and_log_folder(name) for name in JOB_NAMES if name != "download"}
 # Long enough for the whole sample run on 2 busy cores; the run is killed after that.
 TIMEOUT = 600
+# The node declares more CPUs than a test machine has, so that the profile's 16 training threads
+# are what SLURM gives, rather than as many as the machine has.
+NODE_CPUS = 16
 
 
 @pytest.fixture(scope="module")
@@ -42,26 +47,25 @@ def cluster(tmp_path_factory):
         if os.environ.get("CI") == "true":
             pytest.fail(f"the SLURM tests must run in CI, but {reason}")
         pytest.skip(reason)
-    with SlurmCluster(tmp_path_factory.mktemp("slurm")) as running:
+    with SlurmCluster(tmp_path_factory.mktemp("slurm"), cpus=NODE_CPUS) as running:
         yield running
 
 
 def run_on_slurm(
-    cluster: SlurmCluster, workdir: Path, config: dict, *targets: str
+    cluster: SlurmCluster, workdir: Path, config: dict, *targets: str, timeout: int = TIMEOUT
 ) -> subprocess.CompletedProcess:
-    """README's cluster command, with config/sample.yaml and ``config`` on top."""
+    """README's cluster command, with config/sample.yaml and ``config`` on top; ``targets`` may
+    hold more options after the targets."""
     workdir.mkdir(parents=True, exist_ok=True)
     overrides = workdir / "test_config.yaml"
     overrides.write_text(yaml.safe_dump(config))
     command = [
-        "timeout", "-s", "KILL", str(TIMEOUT),
+        "timeout", "-s", "KILL", str(timeout),
         sys.executable, "-m", "snakemake",
         "--snakefile", str(REPO / "Snakefile"),
         "--directory", str(workdir),
         "--workflow-profile", str(REPO / "profiles" / "slurm"),
         "--configfile", str(REPO / "config.yaml"), str(REPO / "config" / "sample.yaml"), str(overrides),
-        # the profile's 16 training threads, on a node with fewer CPUs
-        "--max-threads", str(cluster.cpus),
         # no accounting database here: sacct knows no job, squeue does for MinJobAge seconds
         "--slurm-status-command", "squeue",
         "--slurm-init-seconds-before-status-checks", "1",
@@ -70,7 +74,7 @@ def run_on_slurm(
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True)
     result.output = result.stdout + result.stderr
-    assert result.returncode != 137, f"killed after {TIMEOUT} s:\n{result.output}"
+    assert result.returncode != 137, f"killed after {timeout} s:\n{result.output}"
     return result
 
 
@@ -78,16 +82,17 @@ def slurm_logs(workdir: Path) -> dict[str, list[Path]]:
     """The plugin's log of each SLURM job (named <job id>.log), by job name."""
     logdir = workdir / ".snakemake" / "slurm_logs"
     return {
-        name: sorted((logdir / f"rule_{folder}").glob("*.log")) for name, (_, folder) in SLURM_JOBS.items()
+        name: sorted((logdir / f"rule_{folder}").glob("*.log"), key=lambda log: int(log.stem))
+        for name, (_, folder) in SLURM_JOBS.items()
     }
 
 
 @pytest.fixture(scope="module")
 def sample_run(cluster, tmp_path_factory):
     """The whole workflow on the sample, downloaded from a fake Zenodo, through profiles/slurm."""
-    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
-    most = max(resources["mem_mb"] for resources in profile["set-resources"].values())
-    assert cluster.memory_mb >= most, f"profiles/slurm asks for {most} MB, the node has {cluster.memory_mb}"
+    planned = planned_resources(tmp_path_factory.mktemp("plan"), {"data": {"dir": str(SAMPLE)}})
+    most = max(resources["mem_mb"] for resources in planned.values())
+    assert cluster.memory_mb >= most, f"the rules ask for up to {most} MB, the node has {cluster.memory_mb}"
     served = tmp_path_factory.mktemp("sample_tsv")
     for name in ZENODO_FILES:
         (served / name).write_bytes(gzip.decompress((SAMPLE / f"{name}.gz").read_bytes()))
@@ -117,19 +122,27 @@ def test_every_rule_but_the_download_ran_as_a_slurm_job(cluster, sample_run):
     assert "X_train.tsv" in (workdir / "logs" / "download.log").read_text()
 
 
-def test_jobs_get_the_profiles_threads_memory_and_runtime(cluster, sample_run):
+def test_jobs_get_the_rules_memory_and_runtime_and_the_profiles_threads(cluster, sample_run, tmp_path):
     workdir, _ = sample_run
     profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    assert config["threads"]["train"] < profile["set-threads"]["train"] <= cluster.cpus
+    planned = planned_resources(tmp_path, {"data": {"dir": str(SAMPLE)}, "fit": {"epochs": 2}})
     finished = cluster.finished_jobs()
     for name, logs in slurm_logs(workdir).items():
         rule = SLURM_JOBS[name][0]
-        resources = profile["set-resources"][rule]
-        threads = min(profile["set-threads"].get(rule, 1), cluster.cpus)
+        threads = profile["set-threads"].get(rule) or config["threads"].get(rule, 1)
         job = finished[logs[0].stem]
-        assert job["Tres"].startswith(f"cpu={threads},mem={resources['mem_mb']}M,node=1"), (name, job)
-        assert job["TimeLimit"] == str(resources["runtime"]), (name, job)
+        assert job["ProcCnt"] == str(threads), (name, job)
+        assert job["Tres"].startswith(f"cpu={threads},mem={planned[rule]['mem_mb']}M,node=1"), (name, job)
+        assert job["TimeLimit"] == str(planned[rule]["runtime"]), (name, job)
+    # Inside the job, Snakemake (`--cores all`) caps the threads at the CPUs it sees: on a real
+    # node, the 16 that SLURM gave; on a test machine with fewer, those.
+    threads = min(profile["set-threads"]["train"], len(os.sched_getaffinity(0)))
     train_log = (workdir / "logs" / "train.log").read_text()
-    assert f"TensorFlow threads: {cluster.cpus} intra-op" in train_log
+    assert f"TensorFlow threads: {threads} intra-op" in train_log
+    if threads != config["threads"]["train"]:
+        assert f"{threads} threads instead of threads.train's 8" in train_log
 
 
 def test_the_cluster_run_trains_and_evaluates(sample_run):
@@ -158,7 +171,57 @@ def test_a_failing_job_fails_the_run(cluster, tmp_path):
     message = "X_train.tsv.gz, line 2, column 400: expected a pixel value 0..255, found 999"
     assert message in (tmp_path / "run" / "logs" / "check_data_train.log").read_text()
     assert message in result.output
-    [log] = slurm_logs(tmp_path / "run")["check_data_train"]
-    assert cluster.finished_jobs()[log.stem]["JobState"] == "FAILED"
+    # profiles/slurm tries a failed job three times, with twice the time and memory each time
+    finished = cluster.finished_jobs()
+    attempts = [finished[log.stem] for log in slurm_logs(tmp_path / "run")["check_data_train"]]
+    assert [job["JobState"] for job in attempts] == ["FAILED"] * 3
+    first = planned_resources(tmp_path / "plan", {"data": {"dir": str(data)}})["check_data"]
+    for attempt, job in enumerate(attempts):
+        assert job["TimeLimit"] == str(first["runtime"] * 2**attempt), job
+        assert f"mem={first['mem_mb'] * 2**attempt}M," in job["Tres"], job
     assert "Error in rule check_data" in result.output
     assert not (tmp_path / "run" / "results" / "data" / "train.npz").exists()
+
+
+# Seconds of training (at the speed measured in sample_run) that the test asks for: more than a
+# first attempt of 1 minute can do even if the machine gets twice as fast; as little as that.
+TRAINING_SECONDS = 120
+
+
+def test_a_train_job_past_its_time_limit_is_retried_with_more_time_and_resumes(cluster, sample_run, tmp_path):
+    # the speed of this machine now: seconds of sample_run's second epoch (the first also traces)
+    epoch_line = next(
+        line
+        for line in (sample_run[0] / "logs" / "train.log").read_text().splitlines()
+        if "INFO epoch 2/2:" in line
+    )
+    epoch_seconds = float(epoch_line.split("; ")[-1].split(" s,")[0])
+    epochs = max(10, math.ceil(TRAINING_SECONDS / epoch_seconds))
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ZENODO_FILES:
+        (data / f"{name}.gz").write_bytes((SAMPLE / f"{name}.gz").read_bytes())
+    config = {"data": {"dir": str(data)}, "fit": {"epochs": epochs, "batch_size": 100}}
+    # The rule's first 60 minutes cannot run out in a test: 1 minute at the first attempt, 10 at the
+    # second, as an expression of the attempt as the rules' own (workflow/rules/common.smk: by_attempt).
+    result = run_on_slurm(
+        cluster, tmp_path / "run", config, "results/model/train_metrics.tsv",
+        "--set-resources", "train:runtime=10**(attempt-1)", timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.output
+    finished = cluster.finished_jobs()
+    attempts = [finished[log.stem] for log in slurm_logs(tmp_path / "run")["train"]]
+    assert [(job["JobState"], job["TimeLimit"]) for job in attempts] == [
+        ("TIMEOUT", "1"),
+        ("COMPLETED", "10"),
+    ]
+    # the second attempt's log: it went on from the epochs the first one saved
+    log = (tmp_path / "run" / "logs" / "train.log").read_text()
+    resumed = [line for line in log.splitlines() if "resuming at epoch" in line]
+    assert len(resumed) == 1, log
+    saved = int(resumed[0].split("resuming at epoch ")[1].split()[0]) - 1
+    assert 1 <= saved < epochs
+    assert sum(" INFO epoch " in line for line in log.splitlines()) == epochs - saved
+    history = pd.read_csv(tmp_path / "run" / "results" / "model" / "history.tsv", sep="\t")
+    assert history["epoch"].tolist() == list(range(1, epochs + 1))
+    assert not (tmp_path / "run" / "results" / "model" / "train_state").exists()

@@ -21,8 +21,10 @@ from mnist_cnn.training import (
     cpu_flags,
     hardware,
     holdout_split,
+    open_training_state,
     resolve_precision,
     save_weights_h5,
+    state_key,
     train,
     train_machine,
     with_precision,
@@ -232,3 +234,25 @@ def test_weights_h5_has_the_layout_keras_2_reads(tmp_path):
     assert [array.shape for array in saved] == [array.shape for array in model.get_weights()]
     for array, expected in zip(saved, model.get_weights(), strict=True):
         np.testing.assert_array_equal(array, expected)
+
+
+def test_a_saved_training_state_resumes_only_the_same_model_settings_and_data(train_split, tmp_path):
+    images, labels = train_split
+    model_json, settings = tutorial_json(), builder(epochs=3)
+    key = state_key(model_json, settings, HOLDOUT, images, labels)
+    state = open_training_state(tmp_path / "state", key)
+    (state / "keras").mkdir()  # as BackupAndRestore leaves it after an epoch
+    assert (open_training_state(state, key) / "keras").exists()
+    other_layers = json.loads(model_json)
+    other_layers["config"]["layers"][2]["config"]["filters"] = 32
+    changes = [
+        (json.dumps(other_layers), settings, HOLDOUT, images, labels),
+        (model_json, builder(epochs=4), HOLDOUT, images, labels),
+        (model_json, {**settings, "random_seed": 1}, HOLDOUT, images, labels),
+        (model_json, settings, {**HOLDOUT, "test_size": 0.1}, images, labels),
+        (model_json, settings, HOLDOUT, images[::-1], labels[::-1]),
+    ]
+    keys = {state_key(*change) for change in changes}
+    assert len(keys) == len(changes) and key not in keys
+    open_training_state(state, keys.pop())
+    assert not (state / "keras").exists()

@@ -47,3 +47,21 @@ def run_snakemake(
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     result.output = result.stdout + result.stderr
     return result
+
+
+def planned_resources(workdir: Path, config: dict, *args: str) -> dict[str, dict[str, int]]:
+    """Each rule's ``runtime`` and ``mem_mb``, as a dry run of ``run_snakemake`` plans its jobs.
+
+    ``args``: more snakemake arguments, such as ``--attempt 2`` for what a first retry asks for.
+    """
+    result = run_snakemake(workdir, config, "--dry-run", *args)
+    assert result.returncode == 0, result.output
+    planned, rule = {}, None
+    for line in result.stdout.splitlines():
+        if line.startswith(("rule ", "localrule ")) and line.endswith(":"):
+            rule = line.split()[1].removesuffix(":")
+        elif line.strip().startswith("resources:") and rule != "all":
+            values = dict(item.split("=", 1) for item in line.split(":", 1)[1].strip().split(", "))
+            job = {name: int(values[name]) for name in ("runtime", "mem_mb")}
+            assert planned.setdefault(rule, job) == job, f"jobs of rule {rule} differ: {job}, {planned[rule]}"
+    return planned

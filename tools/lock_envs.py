@@ -35,7 +35,7 @@ ENVS = {
         "Rules model_config, model_builder (Keras on its numpy backend, which needs jax), train, predict\n"
         "(Keras on TensorFlow), provenance (records their versions), model_summary, conv_filters\n"
         "(with matplotlib for the filters' figures).",
-        "tensorflow keras jax jaxlib h5py numpy pandas scikit-learn PyYAML matplotlib",
+        "tensorflow keras jax jaxlib h5py numpy pandas scikit-learn PyYAML matplotlib tqdm",
     ),
     "evaluate": (
         "Rules evaluate, record_config and the report's figures: scores, plots, tables.",

@@ -205,6 +205,24 @@ RUN_OUTPUTS = [
 SHARED_OUTPUTS = ["results/data/training_digits.png"]
 
 
+def by_attempt(first):
+    """A resource (runtime in minutes, mem_mb) that doubles with every retry of a failed job.
+
+    Each rule's runtime and mem_mb are set here and only here: profiles/slurm retries a job that
+    SLURM killed for its time or memory limit, and the retry asks for twice as much.
+    """
+    return lambda wildcards, attempt: first * 2 ** (attempt - 1)
+
+
+def training_state_dir(wildcards, output):
+    """Where train saves its state after every epoch, for a killed job to resume from: beside
+    its outputs (under a module's prefix too), but not one of them, since Snakemake deletes a
+    failed job's outputs and this must survive the failure. The train script deletes it once
+    its outputs are written.
+    """
+    return str(Path(output.model).parent / "train_state")
+
+
 def validation_name(wildcards):
     """What history.tsv's val_* columns of the run were measured on."""
     return "validation split" if run_config(wildcards)["fit"]["validation_split"] else "holdout"

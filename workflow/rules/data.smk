@@ -41,8 +41,8 @@ rule check_data:
         "../../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=1500,
-        runtime=10,
+        mem_mb=by_attempt(2000),
+        runtime=by_attempt(15),
     params:
         n_features=N_FEATURES,
         num_classes=NUM_CLASSES,

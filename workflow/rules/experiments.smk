@@ -24,8 +24,8 @@ rule compare:
         "../../envs/compare.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=by_attempt(1000),
+        runtime=by_attempt(10),
     params:
         names=list(EXPERIMENTS),
     script:

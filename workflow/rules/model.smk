@@ -12,8 +12,8 @@ rule model_config:
         "../../envs/keras.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=by_attempt(2000),
+        runtime=by_attempt(10),
     params:
         input_shape=setting("model", "input_shape"),
         layers=setting("model", "layers"),
@@ -34,8 +34,8 @@ rule model_builder:
         "../../envs/keras.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=by_attempt(2000),
+        runtime=by_attempt(10),
     params:
         compile=setting("compile"),
         fit=setting("fit"),
@@ -64,11 +64,13 @@ rule train:
         "../../envs/keras.yaml"
     threads: config["threads"]["train"]
     resources:
-        mem_mb=3000,
-        runtime=120,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(60),
     params:
         holdout=setting("holdout"),
         num_classes=NUM_CLASSES,
+        state_dir=training_state_dir,
+        configured_threads=config["threads"]["train"],
     script:
         "../scripts/train.py"
 
@@ -88,8 +90,8 @@ rule predict:
         "../../envs/keras.yaml"
     threads: config["threads"]["predict"]
     resources:
-        mem_mb=2000,
-        runtime=20,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(20),
     params:
         method=setting("predict", "method"),
         batch_size=setting("fit", "batch_size"),

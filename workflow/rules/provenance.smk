@@ -18,8 +18,8 @@ rule provenance:
         "../../envs/keras.yaml"
     threads: 1
     resources:
-        mem_mb=500,
-        runtime=10,
+        mem_mb=by_attempt(500),
+        runtime=by_attempt(10),
     params:
         config=lambda wildcards: recorded_config(run_config(wildcards)),
         snakemake_version=SNAKEMAKE_VERSION,

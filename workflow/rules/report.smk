@@ -18,8 +18,8 @@ rule record_config:
         "../../envs/evaluate.yaml"
     threads: 1
     resources:
-        mem_mb=200,
-        runtime=5,
+        mem_mb=by_attempt(500),
+        runtime=by_attempt(5),
     params:
         config=lambda wildcards: recorded_config(run_config(wildcards)),
     script:
@@ -44,8 +44,8 @@ rule data_sample:
         "../../envs/evaluate.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=by_attempt(1000),
+        runtime=by_attempt(10),
     params:
         input_shape=config["model"]["input_shape"],
     script:
@@ -71,8 +71,8 @@ rule model_summary:
         "../../envs/keras.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=by_attempt(1000),
+        runtime=by_attempt(10),
     script:
         "../scripts/model_summary.py"
 
@@ -95,8 +95,8 @@ rule training_curves:
         "../../envs/evaluate.yaml"
     threads: 1
     resources:
-        mem_mb=500,
-        runtime=5,
+        mem_mb=by_attempt(1000),
+        runtime=by_attempt(5),
     params:
         validation=validation_name,
     script:
@@ -128,8 +128,8 @@ rule conv_filters:
         "../../envs/keras.yaml"
     threads: 1
     resources:
-        mem_mb=1500,
-        runtime=5,
+        mem_mb=by_attempt(1500),
+        runtime=by_attempt(10),
     params:
         num_classes=NUM_CLASSES,
         input_shape=setting("model", "input_shape"),
@@ -180,8 +180,8 @@ rule evaluation_figures:
         "../../envs/evaluate.yaml"
     threads: 1
     resources:
-        mem_mb=500,
-        runtime=5,
+        mem_mb=by_attempt(500),
+        runtime=by_attempt(5),
     script:
         "../scripts/evaluation_figures.py"
 
@@ -206,8 +206,8 @@ rule misclassified:
         "../../envs/evaluate.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=by_attempt(1000),
+        runtime=by_attempt(10),
     params:
         input_shape=setting("model", "input_shape"),
     script:
@@ -246,7 +246,7 @@ rule roc_pr:
         "../../envs/evaluate.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=by_attempt(1000),
+        runtime=by_attempt(10),
     script:
         "../scripts/roc_pr.py"

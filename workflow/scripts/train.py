@@ -2,6 +2,7 @@
 
 import json
 import logging
+import shutil
 from pathlib import Path
 
 from mnist_cnn import rule
@@ -14,12 +15,26 @@ from mnist_cnn.tensorflow_runtime import set_up_tensorflow  # noqa: E402
 from mnist_cnn.training import hardware, save_weights_h5, train, train_machine, write_scores  # noqa: E402
 
 set_up_tensorflow(snakemake.threads)
+if snakemake.threads != snakemake.params.configured_threads:
+    logging.info(
+        "%d threads instead of threads.train's %d: set by --cores, --max-threads or set-threads (profiles/slurm)",
+        snakemake.threads,
+        snakemake.params.configured_threads,
+    )
 machine = hardware()
 images, labels = load_split(snakemake.input.data)
 model_json = Path(snakemake.input.model_config).read_text()
 builder = json.loads(Path(snakemake.input.builder).read_text())
 model, history, scores = train(
-    model_json, builder, images, labels, snakemake.params.holdout, snakemake.params.num_classes, machine
+    model_json,
+    builder,
+    images,
+    labels,
+    snakemake.params.holdout,
+    snakemake.params.num_classes,
+    machine,
+    state_dir=snakemake.params.state_dir,
+    terminal=rule.terminal if rule.terminal.isatty() else None,
 )
 write_provenance(
     train_machine(machine, builder["precision"]), snakemake.output.machine, "What train computed on"
@@ -29,3 +44,4 @@ model.save(snakemake.output.model)
 save_weights_h5(model, snakemake.output.weights)
 history.to_csv(snakemake.output.history, sep="\t", index=False, float_format="%.6g")
 write_scores(scores, snakemake.output.metrics)
+shutil.rmtree(snakemake.params.state_dir)  # the results are written: nothing to resume

@@ -8,6 +8,10 @@ import sys
 
 from mnist_cnn import InputError
 
+# The job's stderr as it was before start() sent it to the log: a terminal when snakemake runs in
+# one (for progress bars, which must not fill the log).
+terminal = sys.__stderr__
+
 
 def start(snakemake) -> None:
     """Send everything written to stderr from now on to the rule's log file; exit without a last
@@ -17,6 +21,7 @@ def start(snakemake) -> None:
     An InputError is a user's mistake, not a bug: it ends the job with its one-line message,
     in the log and in the terminal, without a traceback.
     """
+    global terminal
     terminal = os.fdopen(os.dup(2), "w")
     log = open(snakemake.log[0], "w")
     sys.stderr.flush()

@@ -1,10 +1,14 @@
 """Train and validate, as Galaxy's keras_train_and_eval: holdout split, fit, scores on the holdout."""
 
+import hashlib
 import json
 import logging
 import math
+import os
 import platform
+import shutil
 import time
+from pathlib import Path
 
 import h5py
 import keras
@@ -13,34 +17,105 @@ import pandas as pd
 import tensorflow as tf
 from keras.src.legacy.saving import legacy_h5_format
 from sklearn.model_selection import train_test_split
+from tqdm import tqdm
 
 from mnist_cnn.model_builder import compile_model, make_callbacks
 from mnist_cnn.prediction import input_rows
 from mnist_cnn.provenance import cpu_model, cpus_available
 from mnist_cnn.tensorflow_runtime import batches
 
+# How many iterators of the training dataset Keras' fit makes per epoch (see EpochProgress).
+ITERATORS_PER_EPOCH = 2
 
-class TrainingTimer(keras.callbacks.Callback):
-    """Seconds ``fit`` spends on training batches; the per-epoch holdout evaluation is left out."""
 
-    def __init__(self):
+class EpochProgress(keras.callbacks.Callback):
+    """What ``fit`` reports as it goes: a log line as each epoch ends, a progress bar on a terminal.
+
+    It also keeps every epoch's row of the history (in ``state_dir``/history.json when training
+    can resume, so that a resumed run's history starts at epoch 1), and continues the shuffling of
+    ``shuffled`` where an interrupted run left it.
+    """
+
+    def __init__(self, epochs: int, steps: int, images: int, shuffled=None, state_dir=None, terminal=None):
         super().__init__()
-        self.seconds = 0.0
-        self._since = None
+        self.epochs, self.steps, self.images = epochs, steps, images
+        self.shuffled, self.terminal = shuffled, terminal
+        self.history_path = None if state_dir is None else Path(state_dir) / "history.json"
+        # rows of the epochs a killed run finished; cut to the epochs its saved state holds below
+        self.rows = []
+        if self.history_path is not None and self.history_path.exists():
+            self.rows = json.loads(self.history_path.read_text())
+        self.first_epoch = None  # the first epoch this run trains (0-based), if any
+        self.seconds = 0.0  # on training batches; the holdout evaluation is left out
+        self.bar = None
+        self._since = self._epoch_since = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.first_epoch is None:
+            self.first_epoch = epoch
+            self.rows = self.rows[:epoch]
+            if epoch:
+                logging.info(
+                    "resuming at epoch %d of %d: epochs 1 to %d restored from the saved state",
+                    epoch + 1,
+                    self.epochs,
+                    epoch,
+                )
+                if self.shuffled is not None:
+                    # Each new iterator of the dataset draws the next shuffled order. Keras' fit
+                    # (its EpochIterator, Keras 3.15) makes two per epoch: one as the epoch starts
+                    # and one after its last batch, which the next epoch replaces. Skip as many
+                    # as the epochs restored made, so that the rest see the orders they would
+                    # have seen (tests/test_interruptions.py checks the weights are the same).
+                    for _ in range(ITERATORS_PER_EPOCH * epoch):
+                        iter(self.shuffled)
+            if self.terminal is not None:
+                self.bar = tqdm(
+                    total=self.epochs * self.steps,
+                    initial=epoch * self.steps,
+                    unit="batch",
+                    file=self.terminal,
+                    leave=False,
+                    ascii=True,
+                )
+        if self.bar is not None:
+            self.bar.set_description(f"epoch {epoch + 1}/{self.epochs}")
+        self._since = self._epoch_since = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.bar is not None:
+            self.bar.update(1)
 
     def _stop(self):
         if self._since is not None:
-            self.seconds += time.perf_counter() - self._since
+            self.epoch_seconds = time.perf_counter() - self._since
+            self.seconds += self.epoch_seconds
             self._since = None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._since = time.perf_counter()
 
     def on_test_begin(self, logs=None):
         self._stop()
 
     def on_epoch_end(self, epoch, logs=None):
         self._stop()
+        row = {"epoch": epoch + 1, **{name: float(value) for name, value in logs.items()}}
+        self.rows.append(row)
+        if self.history_path is not None:
+            partial = self.history_path.with_suffix(".partial")
+            partial.write_text(json.dumps(self.rows))
+            os.replace(partial, self.history_path)
+        scores = ", ".join(f"{name} {value:.4f}" for name, value in row.items() if name != "epoch")
+        logging.info(
+            "epoch %d/%d: %s; %.1f s, %.0f images/s",
+            epoch + 1,
+            self.epochs,
+            scores,
+            time.perf_counter() - self._epoch_since,
+            self.images / self.epoch_seconds,
+        )
+
+    def on_train_end(self, logs=None):
+        if self.bar is not None:
+            self.bar.close()
 
 
 def cpu_flags() -> set[str]:
@@ -147,6 +222,30 @@ def targets(labels: np.ndarray, loss: str, num_classes: int) -> np.ndarray:
     return keras.utils.to_categorical(labels, num_classes)
 
 
+def state_key(model_json: str, builder: dict, holdout: dict, images: np.ndarray, labels: np.ndarray) -> str:
+    """What a saved training state belongs to: the exact model, training settings, holdout and data."""
+    digest = hashlib.md5()
+    for part in (model_json, json.dumps(builder, sort_keys=True), json.dumps(holdout, sort_keys=True)):
+        digest.update(part.encode() + b"\0")
+    digest.update(images.tobytes())
+    digest.update(labels.tobytes())
+    return digest.hexdigest()
+
+
+def open_training_state(state_dir: Path, key: str) -> Path:
+    """``state_dir``, holding the state of an interrupted run with the same ``key`` if there is one.
+
+    A state saved for another model, other settings or other data is deleted: it never resumes.
+    """
+    key_file = state_dir / "key"
+    if state_dir.exists() and not (key_file.exists() and key_file.read_text() == key):
+        logging.info("deleting the training state in %s: it was saved for another config or data", state_dir)
+        shutil.rmtree(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(key)
+    return state_dir
+
+
 def train(
     model_json: str,
     builder: dict,
@@ -155,17 +254,26 @@ def train(
     holdout: dict,
     num_classes: int,
     machine: dict | None = None,
+    state_dir: Path | None = None,
+    terminal=None,
 ) -> tuple[keras.Model, pd.DataFrame, dict[str, float]]:
     """The model of ``model_json`` trained; with its history (a row per epoch) and holdout scores.
 
     The model is made here, after seeding, so that its initial weights follow the seed too.
     ``machine``: the hardware precision ``auto`` goes by (default: this one's).
+    With ``state_dir``, the state is saved there after every epoch (the caller deletes it once the
+    results are written), and a run that was killed resumes from its last saved epoch. A progress
+    bar goes to ``terminal``, if given.
     """
     seed = builder["random_seed"]
     policy, why = resolve_precision(builder.get("precision", "float32"), machine or hardware())
     logging.info("precision: %s (%s)", policy, why)
     keras.utils.set_random_seed(seed)
     model = keras.models.model_from_json(with_precision(model_json, policy))
+    if state_dir is not None:
+        state_dir = open_training_state(
+            Path(state_dir), state_key(model_json, builder, holdout, images, labels)
+        )
     x_train, x_hold, y_train, y_hold = holdout_split(images, labels, seed=seed, **holdout)
     loss, fit = builder["compile"]["loss"], builder["fit"]
     y_train, y_hold = targets(y_train, loss, num_classes), targets(y_hold, loss, num_classes)
@@ -181,33 +289,53 @@ def train(
     else:  # Galaxy's keras_train_and_eval: the holdout is the validation data
         x_val, y_val = x_hold, y_hold
     compile_model(model, builder, loss_scale=policy == "mixed_float16")
-    model_callbacks, timer = make_callbacks(builder), TrainingTimer()
-    history = model.fit(
-        batches(x_train, y_train, fit["batch_size"], shuffle_seed=seed),
+    training_batches = batches(x_train, y_train, fit["batch_size"], shuffle_seed=seed)
+    progress = EpochProgress(
+        fit["epochs"],
+        math.ceil(len(x_train) / fit["batch_size"]),
+        len(x_train),
+        shuffled=training_batches,
+        state_dir=state_dir,
+        terminal=terminal,
+    )
+    model_callbacks = make_callbacks(builder)
+    callbacks = [*model_callbacks, progress]
+    if state_dir is not None:  # after progress, which writes the epoch's history row first
+        callbacks.append(
+            keras.callbacks.BackupAndRestore(
+                state_dir / "keras", double_checkpoint=True, delete_checkpoint=False
+            )
+        )
+    model.fit(
+        training_batches,
         validation_data=batches(x_val, y_val, fit["batch_size"]),
         epochs=fit["epochs"],
         shuffle=False,  # batches() shuffles
-        callbacks=[*model_callbacks, timer],
-        verbose=2,
+        callbacks=callbacks,
+        verbose=0,  # progress logs each epoch
     )
-    trained = len(x_train) * len(history.epoch)
-    logging.info(
-        "fit: %d training images in %.2f s: %.0f images/s (holdout evaluation not counted)",
-        trained,
-        timer.seconds,
-        trained / timer.seconds,
-    )
+    if progress.first_epoch is None:
+        logging.info(
+            "all %d epochs were trained before an interruption: restored from %s", fit["epochs"], state_dir
+        )
+    else:
+        trained = len(x_train) * (len(progress.rows) - progress.first_epoch)
+        logging.info(
+            "fit: %d training images in %.2f s: %.0f images/s (holdout evaluation not counted)",
+            trained,
+            progress.seconds,
+            trained / progress.seconds,
+        )
+    epochs = pd.DataFrame(progress.rows)
     if x_val is x_hold and not any(getattr(cb, "restore_best_weights", False) for cb in model_callbacks):
         # the last epoch's validation is this very model on the holdout: no need to evaluate again
         scores = {
-            name.removeprefix("val_"): values[-1]
-            for name, values in history.history.items()
+            name.removeprefix("val_"): float(epochs[name].iloc[-1])
+            for name in epochs.columns
             if name.startswith("val_")
         }
     else:
         scores = model.evaluate(batches(x_hold, y_hold, fit["batch_size"]), return_dict=True, verbose=0)
-    epochs = pd.DataFrame(history.history)
-    epochs.insert(0, "epoch", np.arange(1, len(epochs) + 1))
     return model, epochs, scores
 
 
