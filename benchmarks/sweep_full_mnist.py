@@ -26,7 +26,13 @@ from zenodo_server import FakeZenodo  # noqa: E402
 
 from mnist_cnn import ZENODO_FILES  # noqa: E402
 
-FORMATS = {"parameters": "{:,.0f}", "epochs": "{:g}", "replicates": "{}", "welch_df": "{:.1f}", "p_value": "{:.3g}"}
+FORMATS = {
+    "parameters": "{:,.0f}",
+    "epochs": "{:g}",
+    "replicates": "{}",
+    "welch_df": "{:.1f}",
+    "p_value": "{:.3g}",
+}
 
 
 def cell(column: str, value) -> str:
@@ -70,7 +76,9 @@ def main() -> None:
     if not compared.exists():
         compared = args.workdir / "results" / "replicates"
     replicates = f" --config replicates={args.replicates}" if args.replicates else ""
-    print(f"snakemake --cores 2 --configfile {args.configfile}{replicates}, full MNIST (60,000 + 10,000 images)")
+    print(
+        f"snakemake --cores 2 --configfile {args.configfile}{replicates}, full MNIST (60,000 + 10,000 images)"
+    )
     print(f"wall time {wall:.0f} s, download to comparison")
     for name in ("comparison", "timings", "differences"):
         if (compared / f"{name}.tsv").exists():

@@ -15,14 +15,22 @@ from mnist_cnn.experiments import experiment_name, replicate_number, replicate_p
 
 SAMPLE_YAML = REPO / "config" / "sample.yaml"
 # Two small dense models, one epoch on the sample in resources/: quick, and different enough.
+# (In name order: the test's config file is written with sorted keys.)
 DENSE = {
-    name: {"model": {"layers": [{"type": "Dense", "args": {"units": units, "activation": "relu"}},
+    name: {"model": {"layers": [{"type": "Rescaling", "args": {"scale": 1 / 255}},
+                                {"type": "Dense", "args": {"units": units, "activation": "relu"}},
                                 {"type": "Dense", "args": {"units": 10, "activation": "softmax"}}]}}
-    for name, units in (("dense_8", 8), ("dense_64", 64))
+    for name, units in (("narrow", 4), ("wide", 64))
 }  # fmt: skip
 REPLICATES = 3
 SEED = 5
 SWEEP = {"fit": {"epochs": 1}, "random_seed": SEED, "replicates": REPLICATES, "experiments": DENSE}
+# What rule compare writes with replicates of two experiments; the sweep makes only these and
+# what they need (rule all's figures for each replicate would take three times as many jobs).
+COMPARED = [
+    f"results/experiments/{name}"
+    for name in ("comparison.tsv", "comparison.png", "timings.tsv", "replicates.tsv", "differences.tsv")
+]
 
 
 def png_is_valid(path):
@@ -75,7 +83,7 @@ def sweep(tmp_path_factory):
     """Two experiments, three replicates each, seeds 5 to 7, one epoch on the sample."""
     workdir = tmp_path_factory.mktemp("replicates")
     (workdir / "resources").symlink_to(REPO / "resources")
-    result = run_snakemake(workdir, SWEEP, configfiles=(SAMPLE_YAML,))
+    result = run_snakemake(workdir, SWEEP, *COMPARED, configfiles=(SAMPLE_YAML,))
     assert result.returncode == 0, result.output
     return workdir, result.output
 
@@ -93,23 +101,28 @@ def test_each_replicate_ran_as_its_own_jobs_with_its_seed(sweep):
     workdir, output = sweep
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", output.split("Job stats:")[1], flags=re.M))
     runs = len(DENSE) * REPLICATES
+    per_run = ["model_config", "model_builder", "train", "predict", "evaluate"]
     assert counts == {
-        **{job: str(runs) for job in PER_RUN_JOBS},
+        **{job: str(runs) for job in per_run},
         "check_data": "2",
-        "data_sample": "1",
         "compare": "1",
-        "all": "1",
-        "total": str(runs * len(PER_RUN_JOBS) + 5),
+        "total": str(runs * len(per_run) + 3),
     }
     for (name, i), run in runs_of(workdir).items():
         builder = json.loads((run / "model" / "model_builder.json").read_text())
         assert builder["random_seed"] == SEED + i - 1
         assert (workdir / "logs" / "experiments" / name / f"replicate_{i}" / "train.log").stat().st_size > 0
     # different seeds, different weights: the replicates are not copies of one run
-    first, second = (
-        (runs_of(workdir)[("dense_8", i)] / "model" / "weights.h5").read_bytes() for i in (1, 2)
-    )
+    first, second = ((runs_of(workdir)[("narrow", i)] / "model" / "weights.h5").read_bytes() for i in (1, 2))
     assert first != second
+    # rule all asks for every file of a run, the report's figures included, for each replicate
+    result = run_snakemake(workdir, SWEEP, "--dry-run", configfiles=(SAMPLE_YAML,))
+    assert result.returncode == 0, result.output
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.output.split("Job stats:")[1], flags=re.M))
+    assert {job: counts.get(job) for job in PER_RUN_JOBS if job not in per_run} == {
+        job: str(runs) for job in PER_RUN_JOBS if job not in per_run
+    }
+    assert "results/experiments/wide/replicate_3/roc_curves.png" in result.output
 
 
 def replicate_values(workdir):
@@ -135,7 +148,14 @@ def expected_summary(values):
     n = len(values)
     mean, sd = values.mean(), values.std(ddof=1)
     low, high = stats.t.interval(0.95, df=n - 1, loc=mean, scale=sd / n**0.5)
-    return {"mean": mean, "sd": sd, "min": values.min(), "max": values.max(), "ci95_low": low, "ci95_high": high}
+    return {
+        "mean": mean,
+        "sd": sd,
+        "min": values.min(),
+        "max": values.max(),
+        "ci95_low": low,
+        "ci95_high": high,
+    }
 
 
 def test_comparison_gives_mean_sd_min_max_and_t_interval_of_each_accuracy(sweep):
@@ -161,7 +181,9 @@ def test_comparison_gives_mean_sd_min_max_and_t_interval_of_each_accuracy(sweep)
     assert per_replicate[["experiment", "replicate", "seed"]].values.tolist() == [
         [name, i, SEED + i - 1] for name in DENSE for i in range(1, REPLICATES + 1)
     ]
-    assert per_replicate["test_accuracy"].tolist() == pytest.approx(values["test_accuracy"].tolist(), rel=1e-5)
+    assert per_replicate["test_accuracy"].tolist() == pytest.approx(
+        values["test_accuracy"].tolist(), rel=1e-5
+    )
     assert "train_seconds" not in per_replicate.columns
 
 
@@ -184,7 +206,9 @@ def test_differences_are_welch_intervals_of_each_pair(sweep):
             expected[-1].append(bool(low > 0 or high < 0))
     assert differences[["experiment", "versus", "accuracy"]].values.tolist() == [row[:3] for row in expected]
     for row, want in zip(differences.itertuples(), expected, strict=True):
-        assert [row.difference, row.ci95_low, row.ci95_high, row.welch_df] == pytest.approx(want[3:7], rel=1e-4)
+        assert [row.difference, row.ci95_low, row.ci95_high, row.welch_df] == pytest.approx(
+            want[3:7], rel=1e-4
+        )
         assert row.supported == want[7]
         assert 0 <= row.p_value <= 1
 
@@ -197,13 +221,16 @@ def test_figure_shows_the_replicates(sweep):
 
 def test_report_shows_the_replicates_and_intervals(sweep):
     workdir, _ = sweep
-    result = run_snakemake(workdir, SWEEP, "--report", "results/report.html", configfiles=(SAMPLE_YAML,))
+    result = run_snakemake(
+        workdir, SWEEP, "--report", "results/report.html", *COMPARED, configfiles=(SAMPLE_YAML,)
+    )
     assert result.returncode == 0, result.output
     report = (workdir / "results" / "report.html").read_text()
-    for path in ("comparison.tsv", "comparison.png", "timings.tsv", "replicates.tsv", "differences.tsv"):
-        assert f"results/experiments/{path}" in report
+    for path in COMPARED:
+        assert path in report
+    assert "Each experiment trained 3 times on the same data" in report
     assert "95% confidence interval of the mean" in report and "Welch" in report
-    assert "replicate_3" in report
+    assert "results/experiments/wide/replicate_3/confusion_matrix.png" in report
 
 
 # --- the single run ---------------------------------------------------------------------------

@@ -155,7 +155,10 @@ def test_the_check_of_a_sweep_finds_the_comparison_the_same(tmp_path, capsys):
     sweep = tmp_path / "sweep.yaml"
     sweep.write_text(
         yaml.safe_dump(
-            {"fit": {"epochs": 1}, "experiments": {"softmax": dense, "softmax_seed_1": {**dense, "random_seed": 1}}}
+            {
+                "fit": {"epochs": 1},
+                "experiments": {"softmax": dense, "softmax_seed_1": {**dense, "random_seed": 1}},
+            }
         )
     )
     configfiles = [str(REPO / "config" / "sample.yaml"), str(sweep)]
@@ -169,7 +172,8 @@ def test_the_check_of_a_sweep_finds_the_comparison_the_same(tmp_path, capsys):
     assert "DIFFERS" not in output
     assert re.search(r"all \d+ files under results/ are the same in both runs", output)
     timings = [
-        (tmp_path / "check" / run / "results" / "experiments" / "timings.tsv").read_text() for run in ("run1", "run2")
+        (tmp_path / "check" / run / "results" / "experiments" / "timings.tsv").read_text()
+        for run in ("run1", "run2")
     ]
     assert all("train_seconds" in table for table in timings)
     comparison = (tmp_path / "check" / "run1" / "results" / "experiments" / "comparison.tsv").read_text()

@@ -168,30 +168,43 @@ def plot_comparison(table: pd.DataFrame, path) -> None:
 
 
 def plot_replicates(replicates: pd.DataFrame, table: pd.DataFrame, path) -> None:
-    """Test and holdout accuracy per experiment: every replicate a grey point, the mean a black
-    tick and its 95% confidence interval a black bar (from comparison_table's columns)."""
+    """Test and holdout accuracy per experiment: every replicate a grey point, and below them the
+    mean as a black tick and its 95% confidence interval as a bar (comparison_table's columns)."""
     values = replicates.reset_index()
     names = table.index.tolist()
-    fig, axes = plt.subplots(
-        1, 2, figsize=(12, 1.6 + 0.6 * len(names)), sharey=True, layout="constrained"
-    )
+    count = replicates.index.get_level_values("replicate").max()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 1.6 + 0.6 * len(names)), sharey=True, layout="constrained")
     for ax, column in zip(axes, INTERVAL_COLUMNS, strict=True):
         sns.stripplot(
-            data=values, x=column, y="experiment", order=names, ax=ax,
-            color="0.6", edgecolor="black", linewidth=0.5, size=6, jitter=0.15,
-        )  # fmt: skip
+            data=values,
+            x=column,
+            y="experiment",
+            order=names,
+            ax=ax,
+            color="0.6",
+            edgecolor="black",
+            linewidth=0.5,
+            size=6,
+            jitter=0.15,
+        )
         mean = table[f"{column}_mean"]
         ax.errorbar(
-            mean, range(len(names)),
+            mean,
+            [position + 0.3 for position in range(len(names))],  # just below the experiment's points
             xerr=[mean - table[f"{column}_ci95_low"], table[f"{column}_ci95_high"] - mean],
-            fmt="|", color="black", markersize=18, elinewidth=2, capsize=6, label="mean, 95% interval",
-        )  # fmt: skip
-        ax.set_title(f"{column.replace('_', ' ').capitalize()}, {replicates.index.get_level_values('replicate').max()} replicates")
+            fmt="|",
+            color="black",
+            markersize=18,
+            elinewidth=2,
+            capsize=6,
+        )
+        ax.set_title(f"{column.replace('_', ' ').capitalize()}, {count} replicates")
         ax.set_xlabel(column.replace("_", " "))
         ax.grid(True, axis="x", color="0.85")
         ax.spines[["top", "right"]].set_visible(False)
     axes[0].set_ylabel("Experiment")
-    axes[0].legend(loc="lower left", frameon=False)
-    fig.suptitle("Each replicate a grey point; the mean (black tick) and its 95% confidence interval (bar)")
+    fig.suptitle(
+        "Each replicate a grey point; below, the mean (black tick) and its 95% confidence interval (bar)"
+    )
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
