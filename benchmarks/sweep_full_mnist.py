@@ -44,7 +44,6 @@ def cell(column: str, value) -> str:
 
 
 def markdown(table: pd.DataFrame) -> str:
-    table = table.reset_index()
     lines = [f"| {' | '.join(table.columns)} |", "|---" + "|---:" * (len(table.columns) - 1) + "|"]
     for _, row in table.iterrows():
         lines.append(f"| {' | '.join(cell(column, row[column]) for column in table.columns)} |")
@@ -67,7 +66,7 @@ def main() -> None:
             args.workdir,
             {"zenodo": {"url": zenodo.url}, **({"replicates": args.replicates} if args.replicates else {})},
             configfiles=(args.configfile,),
-            timeout=3600,
+            timeout=4 * 3600,  # replicates: 5 of config/experiments.yaml take about half an hour
         )
         wall = time.perf_counter() - start
     if result.returncode != 0:
