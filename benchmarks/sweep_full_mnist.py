@@ -66,7 +66,7 @@ def main() -> None:
             args.workdir,
             {"zenodo": {"url": zenodo.url}, **({"replicates": args.replicates} if args.replicates else {})},
             configfiles=(args.configfile,),
-            timeout=4 * 3600,  # replicates: 5 of config/experiments.yaml take about half an hour
+            timeout=4 * 3600,  # replicates: N takes about N times as long as one sweep
         )
         wall = time.perf_counter() - start
     if result.returncode != 0:
