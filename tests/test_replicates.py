@@ -231,6 +231,7 @@ def test_report_shows_the_replicates_and_intervals(sweep):
     assert "Each experiment trained 3 times on the same data" in report
     assert "95% confidence interval of the mean" in report and "Welch" in report
     assert "results/experiments/wide/replicate_3/confusion_matrix.png" in report
+    assert '{"result": "Confusion matrix", "experiment": "wide", "replicate": "3"}' in report
 
 
 # --- the single run ---------------------------------------------------------------------------
