@@ -1,11 +1,13 @@
 """A sweep on all of MNIST (60,000 + 10,000 images): config/experiments.yaml, or another.
 
 Serves the four Zenodo TSVs of all of MNIST (``--data DIR``, see benchmarks/full_data.py) from a
-fake Zenodo on 127.0.0.1, runs
-`snakemake --cores 2 --configfile CONFIGFILE` and prints the wall time and
-results/experiments/comparison.tsv as a Markdown table.
+fake Zenodo on 127.0.0.1, runs `snakemake --cores 2 --configfile CONFIGFILE` and prints the wall
+time and the comparison (results/experiments/ or, for a single run with replicates,
+results/replicates/): comparison.tsv, timings.tsv and, with replicates of two or more
+experiments, differences.tsv, as Markdown tables.
 
-    python benchmarks/sweep_full_mnist.py [--configfile config/seeds.yaml] [--data DIR] [--workdir DIR]
+    python benchmarks/sweep_full_mnist.py [--configfile config/seeds.yaml] [--replicates N]
+                                          [--data DIR] [--workdir DIR]
 """
 
 import argparse
@@ -24,14 +26,27 @@ from zenodo_server import FakeZenodo  # noqa: E402
 
 from mnist_cnn import ZENODO_FILES  # noqa: E402
 
-FORMATS = {"parameters": "{:,}", "epochs": "{}", "train_seconds": "{:.1f}"}
+FORMATS = {
+    "parameters": "{:,.0f}",
+    "epochs": "{:g}",
+    "replicates": "{}",
+    "welch_df": "{:.1f}",
+    "p_value": "{:.3g}",
+}
+
+
+def cell(column: str, value) -> str:
+    if isinstance(value, str | bool):
+        return str(value)
+    if column.startswith("train_seconds"):
+        return f"{value:.1f}"
+    return FORMATS.get(column, "{:.4f}").format(value)
 
 
 def markdown(table: pd.DataFrame) -> str:
-    lines = [f"| experiment | {' | '.join(table.columns)} |", "|---" + "|---:" * len(table.columns) + "|"]
-    for name in table.index:
-        cells = [FORMATS.get(column, "{:.4f}").format(table.at[name, column]) for column in table.columns]
-        lines.append(f"| {name} | {' | '.join(cells)} |")
+    lines = [f"| {' | '.join(table.columns)} |", "|---" + "|---:" * (len(table.columns) - 1) + "|"]
+    for _, row in table.iterrows():
+        lines.append(f"| {' | '.join(cell(column, row[column]) for column in table.columns)} |")
     return "\n".join(lines)
 
 
@@ -40,6 +55,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/mnist-cnn-sweep"))
     add_data_arguments(parser)
     parser.add_argument("--configfile", type=Path, default=REPO / "config" / "experiments.yaml")
+    parser.add_argument("--replicates", type=int, help="replicates of each run (default: the config's)")
     args = parser.parse_args()
     data = full_mnist_tsvs(args)
     if args.workdir.exists():
@@ -48,18 +64,25 @@ def main() -> None:
         start = time.perf_counter()
         result = run_snakemake(
             args.workdir,
-            {"zenodo": {"url": zenodo.url}},
+            {"zenodo": {"url": zenodo.url}, **({"replicates": args.replicates} if args.replicates else {})},
             configfiles=(args.configfile,),
-            timeout=3600,
+            timeout=4 * 3600,  # replicates: N takes about N times as long as one sweep
         )
         wall = time.perf_counter() - start
     if result.returncode != 0:
         sys.exit(result.output)
-    table = pd.read_csv(args.workdir / "results" / "experiments" / "comparison.tsv", sep="\t", index_col=0)
-    table = table.astype({"parameters": int, "epochs": int})
-    print(f"snakemake --cores 2 --configfile {args.configfile}, full MNIST (60,000 + 10,000 images)")
-    print(f"wall time {wall:.0f} s, download to comparison\n")
-    print(markdown(table))
+    compared = args.workdir / "results" / "experiments"
+    if not compared.exists():
+        compared = args.workdir / "results" / "replicates"
+    replicates = f" --config replicates={args.replicates}" if args.replicates else ""
+    print(
+        f"snakemake --cores 2 --configfile {args.configfile}{replicates}, full MNIST (60,000 + 10,000 images)"
+    )
+    print(f"wall time {wall:.0f} s, download to comparison")
+    for name in ("comparison", "timings", "differences"):
+        if (compared / f"{name}.tsv").exists():
+            print(f"\n{compared.relative_to(args.workdir)}/{name}.tsv:\n")
+            print(markdown(pd.read_csv(compared / f"{name}.tsv", sep="\t")))
 
 
 if __name__ == "__main__":

@@ -101,6 +101,13 @@ def test_a_file_of_one_run_only_is_reported(runs):
     assert compared["extra.tsv"] == "only in run 2"
 
 
+def test_timings_are_left_out(runs):
+    for folder, seconds in zip(runs, ("26.8", "27.1"), strict=True):
+        (folder / "experiments").mkdir()
+        (folder / "experiments" / "timings.tsv").write_text(f"experiment\ttrain_seconds\ncnn\t{seconds}\n")
+    assert "experiments/timings.tsv" not in dict(compare_results(*runs))
+
+
 def test_relative_paths_in_the_config_become_absolute(tmp_path):
     (tmp_path / "a.yaml").write_text(yaml.safe_dump({"data": {"dir": "resources/mnist_sample"}}))
     (tmp_path / "b.yaml").write_text(yaml.safe_dump({"data": {"dir": "mine"}, "fit": {"epochs": 1}}))
@@ -139,6 +146,38 @@ def test_the_command_runs_the_workflow_twice_and_finds_the_results_equal(tmp_pat
         provenance = yaml.safe_load((tmp_path / "check" / run / "results" / "provenance.yaml").read_text())
         assert provenance["config"]["fit"]["epochs"] == 1
         assert provenance["data"]["X_train.tsv.gz"]["path"] == str(SAMPLE / "X_train.tsv.gz")
+
+
+def test_the_check_of_a_sweep_finds_the_comparison_the_same(tmp_path, capsys):
+    """Two experiments (small dense models, one epoch on the sample): the comparison is the same in
+    both runs; the training times, which are not, are in timings.tsv and left out."""
+    dense = {"model": {"layers": [{"type": "Dense", "args": {"units": 10, "activation": "softmax"}}]}}
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(
+        yaml.safe_dump(
+            {
+                "fit": {"epochs": 1},
+                "experiments": {"softmax": dense, "softmax_seed_1": {**dense, "random_seed": 1}},
+            }
+        )
+    )
+    configfiles = [str(REPO / "config" / "sample.yaml"), str(sweep)]
+    status = main(["--configfile", *configfiles, "--workdir", str(tmp_path / "check")])
+    output = capsys.readouterr().out
+    assert status == 0, output
+    assert "same     results/experiments/comparison.tsv\n" in output
+    assert "same     results/experiments/comparison.png\n" in output
+    assert "same     results/experiments/softmax_seed_1/predictions.tsv\n" in output
+    assert "left out results/experiments/timings.tsv (wall times)\n" in output
+    assert "DIFFERS" not in output
+    assert re.search(r"all \d+ files under results/ are the same in both runs", output)
+    timings = [
+        (tmp_path / "check" / run / "results" / "experiments" / "timings.tsv").read_text()
+        for run in ("run1", "run2")
+    ]
+    assert all("train_seconds" in table for table in timings)
+    comparison = (tmp_path / "check" / "run1" / "results" / "experiments" / "comparison.tsv").read_text()
+    assert "seconds" not in comparison
 
 
 def test_a_failing_run_stops_the_check_with_its_error(tmp_path, capsys):

@@ -5,9 +5,10 @@
 
 Each run starts in an empty folder of its own (run1/ and run2/ under --workdir, or under a
 temporary folder that is removed when the check passes). Every file under results/ must be the
-same in both runs, byte for byte, with one exception: a Keras .keras archive holds the time it
+same in both runs, byte for byte, with two exceptions: a Keras .keras archive holds the time it
 was saved (metadata.json's date_saved and the zip's entry times), so it is compared member by
-member, date_saved left out. Prints one line per file and exits 0 when all are the same, 1 when
+member, date_saved left out; and timings.tsv, the training times beside a comparison of
+experiments, is left out. Prints one line per file and exits 0 when all are the same, 1 when
 any file differs or is in one run only, 2 when a run fails or writes nothing under results/.
 """
 
@@ -28,6 +29,8 @@ REPO = Path(__file__).resolve().parents[1]
 # absolute against the folder the check runs in before the runs move to their own folders.
 PATH_KEYS = (("data", "dir"), ("model", "config_json"))
 ARCHIVE_NOTE = "member by member; Keras's date_saved left out"
+# Files under results/ that hold wall times, which differ from run to run: not compared.
+TIMINGS = "timings.tsv"
 CHUNK = 1 << 16
 
 
@@ -73,13 +76,14 @@ def file_difference(first: Path, second: Path) -> str | None:
 
 
 def compare_results(first: Path, second: Path) -> list[tuple[str, str | None]]:
-    """(path under the two folders, how the two differ or None) for every file in either."""
+    """(path under the two folders, how the two differ or None) for every file in either, but
+    the timings tables."""
     paths = sorted(
         {
             p.relative_to(folder).as_posix()
             for folder in (first, second)
             for p in folder.rglob("*")
-            if p.is_file()
+            if p.is_file() and p.name != TIMINGS
         }
     )
     compared = []
@@ -145,6 +149,8 @@ def check(configfiles: list[Path], cores: int, workdir: Path, more_args: list[st
     if not compared:
         print("the runs wrote nothing under results/: nothing to compare")
         return 2
+    for timings in sorted((runs[0] / "results").rglob(TIMINGS)):
+        print(f"{'left out':8} {timings.relative_to(runs[0]).as_posix()} (wall times)")
     for path, difference in compared:
         note = f" ({ARCHIVE_NOTE})" if path.endswith(".keras") and difference is None else ""
         print(f"{'same' if difference is None else 'DIFFERS':8} results/{path}{note}")

@@ -42,8 +42,9 @@ ENVS = {
         "numpy pandas scikit-learn matplotlib PyYAML",
     ),
     "compare": (
-        "Rule compare: the experiments' scores side by side, as a table and a figure.",
-        "h5py numpy pandas matplotlib",
+        "Rule compare: the experiments' scores side by side, as tables and a figure; with replicates,\n"
+        "their confidence intervals and differences (SciPy) and the replicates' figure (seaborn).",
+        "h5py numpy pandas matplotlib scipy seaborn",
     ),
 }
 

@@ -15,7 +15,14 @@ REPO = Path(workflow.current_basedir).parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 from mnist_cnn import ZENODO_FILES, InputError
 from mnist_cnn.provenance import git_version, recorded_config
-from mnist_cnn.experiments import deep_merge, experiment_name, experiment_prefix
+from mnist_cnn.experiments import (
+    EXPERIMENTS_DIR,
+    REPLICATES_DIR,
+    deep_merge,
+    experiment_name,
+    replicate_number,
+    run_configs,
+)
 from mnist_cnn.zenodo import check_secure_url
 
 
@@ -66,6 +73,11 @@ except InputError as error:
     raise WorkflowError(str(error)) from None
 for name, values in EXPERIMENTS.items():
     check_holdout(values, where=f"experiments.{name}")
+REPLICATES = config["replicates"]
+# Every run's {prefix} and config: the single run or each experiment, each replicate apart.
+RUNS = run_configs(EXPERIMENTS or {None: config}, REPLICATES)
+# Where the runs are summarised (comparison.tsv): with experiments or with replicates.
+COMPARED = f"{EXPERIMENTS_DIR}/" if EXPERIMENTS else f"{REPLICATES_DIR}/"
 
 N_FEATURES = math.prod(config["model"]["input_shape"])
 NUM_CLASSES = config["data"]["num_classes"]
@@ -132,7 +144,8 @@ def known_md5(wildcards, input):
 # single run and every experiment. Making a rule per experiment takes three mechanical steps.
 #   1. In its output, log and benchmark, and in inputs made per experiment, put {prefix} right
 #      after results/, logs/ and benchmarks/: "results/{prefix}predictions.tsv". {prefix} is ""
-#      for the single run (paths as before) and experiments/<name>/ for an experiment.
+#      for the single run (paths as before) and experiments/<name>/ for an experiment, with
+#      replicate_<i>/ after it for each replicate (replicates/replicate_<i>/ for the single run).
 #      Inputs of the shared data (results/data/...) keep plain paths: the data is made once.
 #   2. In params, read model and training settings with setting("fit", "batch_size") instead of
 #      config["fit"]["batch_size"]: that is the config of the run {prefix} names. An input
@@ -143,16 +156,15 @@ def known_md5(wildcards, input):
 # of experiments).
 
 
-# "" or a declared experiment's prefix. Never an empty pattern: Snakemake ignores that and
+# "" or a declared run's prefix. Never an empty pattern: Snakemake ignores that and
 # falls back to ".+", which cannot match the single run's "".
 wildcard_constraints:
-    prefix="(?:" + "|".join(re.escape(experiment_prefix(name)) for name in EXPERIMENTS) + ")?",
+    prefix="(?:" + "|".join(re.escape(prefix) for prefix in RUNS if prefix) + ")?",
 
 
 def run_config(wildcards):
-    """The config of the single run ({prefix} empty) or of the experiment {prefix} names."""
-    name = experiment_name(wildcards.prefix)
-    return EXPERIMENTS[name] if name else config
+    """The config of the run {prefix} names: the single run, an experiment or a replicate."""
+    return RUNS[wildcards.prefix]
 
 
 def setting(*keys):
@@ -167,9 +179,21 @@ def setting(*keys):
     return lookup
 
 
-def experiment_files(pattern):
-    """pattern, such as "results/{prefix}model/history.tsv", for each experiment in order."""
-    return [pattern.format(prefix=experiment_prefix(name)) for name in EXPERIMENTS]
+def run_files(pattern):
+    """pattern, such as "results/{prefix}model/history.tsv", for each run in order."""
+    return [pattern.format(prefix=prefix) for prefix in RUNS]
+
+
+def compared_runs():
+    """Experiment (or "single run"), replicate and seed of each run, in the order of run_files."""
+    return [
+        {
+            "experiment": experiment_name(prefix) or "single run",
+            "replicate": replicate_number(prefix) or 1,
+            "seed": run["random_seed"],
+        }
+        for prefix, run in RUNS.items()
+    ]
 
 
 def model_json_input(wildcards):
@@ -229,22 +253,39 @@ def validation_name(wildcards):
 
 
 def report_labels(result):
-    """Labels of a result in the report: what it is, and with experiments declared, whose it is."""
-    if not EXPERIMENTS:
+    """Labels of a result in the report: what it is, and with experiments or replicates, whose it is."""
+    if not EXPERIMENTS and REPLICATES == 1:
         return {"result": result}
     return lambda wildcards: {
         "result": result,
         "experiment": experiment_name(wildcards.prefix) or "single run",
+        **({"replicate": str(replicate_number(wildcards.prefix))} if REPLICATES > 1 else {}),
+    }
+
+
+def compare_outputs():
+    """What rule compare writes below results/{COMPARED}, by name, for the report with its caption."""
+    outputs = {"table": "comparison.tsv", "figure": "comparison.png", "timings": "timings.tsv"}
+    if REPLICATES > 1:
+        outputs["replicates"] = "replicates.tsv"
+        if len(EXPERIMENTS) > 1:
+            outputs["differences"] = "differences.tsv"
+    return {
+        name: report(
+            f"results/{COMPARED}{path}",
+            caption=f"../report/{Path(path).stem}.rst",
+            category="Experiments" if EXPERIMENTS else "Replicates",
+        )
+        for name, path in outputs.items()
     }
 
 
 def final_outputs():
-    """The single run's outputs; with experiments declared, each experiment's and the comparison."""
-    if not EXPERIMENTS:
+    """The single run's outputs; with experiments or replicates, each run's and the comparison."""
+    if not EXPERIMENTS and REPLICATES == 1:
         return [*(f"results/{path}" for path in RUN_OUTPUTS), *SHARED_OUTPUTS]
     return [
         *SHARED_OUTPUTS,
-        *(f"results/{prefix}{path}" for prefix in experiment_files("{prefix}") for path in RUN_OUTPUTS),
-        "results/experiments/comparison.tsv",
-        "results/experiments/comparison.png",
+        *(f"results/{prefix}{path}" for prefix in RUNS for path in RUN_OUTPUTS),
+        *compare_outputs().values(),
     ]

@@ -1,25 +1,16 @@
 rule compare:
     input:
-        metrics=experiment_files("results/{prefix}model/train_metrics.tsv"),
-        report=experiment_files("results/{prefix}classification_report.tsv"),
-        history=experiment_files("results/{prefix}model/history.tsv"),
-        weights=experiment_files("results/{prefix}model/weights.h5"),
-        benchmark=experiment_files("benchmarks/{prefix}train.tsv"),
+        metrics=run_files("results/{prefix}model/train_metrics.tsv"),
+        report=run_files("results/{prefix}classification_report.tsv"),
+        history=run_files("results/{prefix}model/history.tsv"),
+        weights=run_files("results/{prefix}model/weights.h5"),
+        benchmark=run_files("benchmarks/{prefix}train.tsv"),
     output:
-        table=report(
-            "results/experiments/comparison.tsv",
-            caption="../report/comparison.rst",
-            category="Experiments",
-        ),
-        figure=report(
-            "results/experiments/comparison.png",
-            caption="../report/comparison.rst",
-            category="Experiments",
-        ),
+        **compare_outputs(),
     log:
-        "logs/experiments/compare.log",
+        f"logs/{COMPARED}compare.log",
     benchmark:
-        "benchmarks/experiments/compare.tsv"
+        f"benchmarks/{COMPARED}compare.tsv"
     conda:
         "../../envs/compare.yaml"
     threads: 1
@@ -27,6 +18,6 @@ rule compare:
         mem_mb=by_attempt(1000),
         runtime=by_attempt(10),
     params:
-        names=list(EXPERIMENTS),
+        runs=compared_runs(),
     script:
         "../scripts/compare.py"

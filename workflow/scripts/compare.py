@@ -1,17 +1,29 @@
-"""Rule compare: the experiments side by side, as comparison.tsv and comparison.png."""
+"""Rule compare: the experiments (or the replicates) side by side, as comparison.tsv and .png,
+the training times in timings.tsv; with replicates, each replicate's row in replicates.tsv and,
+with two or more experiments, their differences in differences.tsv."""
 
 import logging
 
 from mnist_cnn import rule
 
 rule.start(snakemake)
-from mnist_cnn.comparison import comparison_table, experiment_row, plot_comparison  # noqa: E402
+from mnist_cnn.comparison import (  # noqa: E402
+    TIMING_COLUMNS,
+    comparison_table,
+    differences_table,
+    experiment_row,
+    has_replicates,
+    plot_comparison,
+    plot_replicates,
+    replicate_table,
+    timings_table,
+)
 
 files = snakemake.input
 rows = [
-    experiment_row(name, *paths)
-    for name, *paths in zip(
-        snakemake.params.names,
+    {**run, **experiment_row(run["experiment"], *paths)}
+    for run, *paths in zip(
+        snakemake.params.runs,
         files.metrics,
         files.report,
         files.history,
@@ -20,7 +32,18 @@ rows = [
         strict=True,
     )
 ]
-table = comparison_table(rows)
+replicates = replicate_table(rows)
+table = comparison_table(replicates)
 logging.info("comparison:\n%s", table.to_string())
 table.to_csv(snakemake.output.table, sep="\t", float_format="%.6g")
-plot_comparison(table, snakemake.output.figure)
+timings_table(replicates).to_csv(snakemake.output.timings, sep="\t", float_format="%.6g")
+if has_replicates(replicates):
+    columns = [column for column in replicates.columns if column not in TIMING_COLUMNS]
+    replicates[columns].to_csv(snakemake.output.replicates, sep="\t", float_format="%.6g")
+    plot_replicates(replicates, table, snakemake.output.figure)
+else:
+    plot_comparison(table, snakemake.output.figure)
+if hasattr(snakemake.output, "differences"):
+    differences = differences_table(replicates)
+    logging.info("differences (Welch):\n%s", differences.to_string())
+    differences.to_csv(snakemake.output.differences, sep="\t", float_format="%.6g")

@@ -1,4 +1,8 @@
-"""Experiments side by side: a row of scores, size and training time per experiment, and a figure."""
+"""Experiments side by side: a row of scores and size per experiment, the training times apart,
+and a figure; with replicates, their mean, spread and 95% confidence interval, and the
+differences between experiments (Welch's t)."""
+
+import itertools
 
 import h5py
 import matplotlib
@@ -7,6 +11,8 @@ matplotlib.use("Agg")  # headless: rules run without a display
 
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from scipy import stats  # noqa: E402
 
 from mnist_cnn import InputError  # noqa: E402
 
@@ -17,8 +23,13 @@ COLUMNS = {
     "holdout_loss": "loss on the holdout (model/train_metrics.tsv)",
     "parameters": "number of weights of the model (model/weights.h5)",
     "epochs": "epochs trained (model/history.tsv)",
-    "train_seconds": "wall time of the train job (benchmarks/.../train.tsv)",
 }
+# timings.tsv's, kept apart: wall times differ from run to run, the results above do not.
+TIMING_COLUMNS = {"train_seconds": "wall time of the train job (benchmarks/.../train.tsv)"}
+# With replicates: the columns summarised with a confidence interval, and how.
+INTERVAL_COLUMNS = ["test_accuracy", "holdout_accuracy"]
+STATISTICS = ["mean", "sd", "min", "max", "ci95_low", "ci95_high"]
+CONFIDENCE = 0.95
 
 
 def count_parameters(weights_h5) -> int:
@@ -53,20 +64,91 @@ def experiment_row(name: str, metrics, report, history, weights, benchmark) -> d
     }
 
 
-def comparison_table(rows: list[dict]) -> pd.DataFrame:
-    """The rows as a table indexed by experiment, in the order the config declares them."""
+def replicate_table(rows: list[dict]) -> pd.DataFrame:
+    """Rows of experiment_row() with each run's replicate and seed, as a table indexed by
+    (experiment, replicate), in the order the config declares them."""
     if not rows:
         raise InputError("no experiments to compare: declare some under experiments in the config")
-    return pd.DataFrame(rows, columns=["experiment", *COLUMNS]).set_index("experiment")
+    columns = ["experiment", "replicate", "seed", *COLUMNS, *TIMING_COLUMNS]
+    return pd.DataFrame(rows, columns=columns).set_index(["experiment", "replicate"])
+
+
+def summary(values: pd.Series) -> dict:
+    """Mean, standard deviation, min, max and the 95% confidence interval of the mean (Student's t)."""
+    interval = stats.ttest_1samp(values, 0.0).confidence_interval(CONFIDENCE)
+    return dict(
+        zip(
+            STATISTICS,
+            [values.mean(), values.std(ddof=1), values.min(), values.max(), interval.low, interval.high],
+            strict=True,
+        )
+    )
+
+
+def summary_table(replicates: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """summary() of ``columns`` per experiment: column_mean, column_sd, ... column_ci95_high."""
+    rows = {}
+    for name, runs in replicates.groupby(level="experiment", sort=False):
+        row = {"replicates": len(runs)}
+        for column in columns:
+            row |= {f"{column}_{statistic}": value for statistic, value in summary(runs[column]).items()}
+        rows[name] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("experiment")
+
+
+def has_replicates(replicates: pd.DataFrame) -> bool:
+    return replicates.index.get_level_values("replicate").max() > 1
+
+
+def comparison_table(replicates: pd.DataFrame) -> pd.DataFrame:
+    """comparison.tsv: a row per experiment with COLUMNS; with replicates, mean, sd, min, max and
+    95% interval of the accuracies, and the mean of the rest."""
+    if not has_replicates(replicates):
+        return replicates[list(COLUMNS)].droplevel("replicate")
+    rest = [column for column in COLUMNS if column not in INTERVAL_COLUMNS]
+    means = replicates.groupby(level="experiment", sort=False)[rest].mean()
+    return summary_table(replicates, INTERVAL_COLUMNS).join(means)
+
+
+def timings_table(replicates: pd.DataFrame) -> pd.DataFrame:
+    """timings.tsv: the train job's wall time per experiment; with replicates, summarised as accuracy is."""
+    if not has_replicates(replicates):
+        return replicates[list(TIMING_COLUMNS)].droplevel("replicate")
+    return summary_table(replicates, list(TIMING_COLUMNS))
+
+
+def differences_table(replicates: pd.DataFrame) -> pd.DataFrame:
+    """For each pair of experiments (in config order) and each accuracy: the difference of the means,
+    first minus second, its 95% interval and p-value from Welch's t-test, and whether the interval
+    leaves out 0 (the replicates support a difference)."""
+    runs = {name: group for name, group in replicates.groupby(level="experiment", sort=False)}
+    rows = []
+    for (first, one), (second, two) in itertools.combinations(runs.items(), 2):
+        for column in INTERVAL_COLUMNS:
+            test = stats.ttest_ind(one[column], two[column], equal_var=False)
+            interval = test.confidence_interval(CONFIDENCE)
+            rows.append(
+                {
+                    "experiment": first,
+                    "versus": second,
+                    "accuracy": column.removesuffix("_accuracy"),
+                    "difference": one[column].mean() - two[column].mean(),
+                    "ci95_low": interval.low,
+                    "ci95_high": interval.high,
+                    "welch_df": test.df,
+                    "p_value": test.pvalue,
+                    "supported": bool(interval.low > 0 or interval.high < 0),
+                }
+            )
+    return pd.DataFrame(rows).set_index(["experiment", "versus", "accuracy"])
 
 
 def plot_comparison(table: pd.DataFrame, path) -> None:
-    """A bar per experiment in four panels: test accuracy, holdout loss, parameters, training time."""
+    """A bar per experiment in three panels: test accuracy, holdout loss, parameters."""
     panels = [
         ("test_accuracy", "Test accuracy", "{:.4f}"),
         ("holdout_loss", "Holdout loss", "{:.4g}"),
         ("parameters", "Parameters", "{:,.0f}"),
-        ("train_seconds", "Training time (s)", "{:.1f}"),
     ]
     names = table.index.tolist()[::-1]  # the first experiment on top
     fig, axes = plt.subplots(
@@ -86,5 +168,48 @@ def plot_comparison(table: pd.DataFrame, path) -> None:
         ax.spines[["top", "right"]].set_visible(False)
     axes[0].set_ylabel("Experiment")
     fig.suptitle(f"{len(names)} experiments on the same data")
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_replicates(replicates: pd.DataFrame, table: pd.DataFrame, path) -> None:
+    """Test and holdout accuracy per experiment: every replicate a grey point, and below them the
+    mean as a black tick and its 95% confidence interval as a bar (comparison_table's columns)."""
+    values = replicates.reset_index()
+    names = table.index.tolist()
+    count = replicates.index.get_level_values("replicate").max()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 1.6 + 0.6 * len(names)), sharey=True, layout="constrained")
+    for ax, column in zip(axes, INTERVAL_COLUMNS, strict=True):
+        sns.stripplot(
+            data=values,
+            x=column,
+            y="experiment",
+            order=names,
+            ax=ax,
+            color="0.6",
+            edgecolor="black",
+            linewidth=0.5,
+            size=6,
+            jitter=0.15,
+        )
+        mean = table[f"{column}_mean"]
+        ax.errorbar(
+            mean,
+            [position + 0.3 for position in range(len(names))],  # just below the experiment's points
+            xerr=[mean - table[f"{column}_ci95_low"], table[f"{column}_ci95_high"] - mean],
+            fmt="|",
+            color="black",
+            markersize=18,
+            elinewidth=2,
+            capsize=6,
+        )
+        ax.set_title(f"{column.replace('_', ' ').capitalize()}, {count} replicates")
+        ax.set_xlabel(column.replace("_", " "))
+        ax.grid(True, axis="x", color="0.85")
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0].set_ylabel("Experiment")
+    fig.suptitle(
+        "Each replicate a grey point; below, the mean (black tick) and its 95% confidence interval (bar)"
+    )
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
