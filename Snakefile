@@ -18,6 +18,7 @@ include: "workflow/rules/model.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/provenance.smk"
 include: "workflow/rules/experiments.smk"
+include: "workflow/rules/apply.smk"
 include: "workflow/rules/report.smk"
 
 

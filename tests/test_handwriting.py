@@ -8,9 +8,9 @@ import pytest
 import yaml
 from PIL import Image
 
-from mnist_cnn import InputError
+from mnist_cnn import InputError, image_files
 from mnist_cnn.data import read_split
-from mnist_cnn.handwriting import convert_images, image_files, image_to_mnist, open_image
+from mnist_cnn.handwriting import convert_images, image_to_mnist, open_image
 from mnist_cnn.model_builder import builder_config
 from mnist_cnn.model_config import build_model
 from mnist_cnn.prediction import class_probabilities

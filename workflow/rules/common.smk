@@ -10,7 +10,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
-from mnist_cnn import ZENODO_FILES
+from mnist_cnn import IMAGE_FORMATS, ZENODO_FILES, image_files
 from mnist_cnn.provenance import git_version, recorded_config
 from mnist_cnn.experiments import deep_merge, experiment_name, experiment_prefix
 
@@ -188,3 +188,87 @@ def final_outputs():
         "results/experiments/comparison.tsv",
         "results/experiments/comparison.png",
     ]
+
+
+# Apply (config key apply): a trained model applied to your own images and tables. Paths are
+# checked here, before anything runs; the files' contents by the apply jobs.
+APPLIED = "6. Your own digits"  # the report's category, after Evaluation
+
+
+def apply_images():
+    """The image files of apply.images, by name; none when it is empty."""
+    folder = config["apply"]["images"]
+    if not folder:
+        return []
+    if not Path(folder).is_dir():
+        raise WorkflowError(f"apply.images: {folder} is not a folder: expected a folder of digit images")
+    files = image_files(folder)
+    if not files:
+        raise WorkflowError(
+            f"apply.images: the folder {folder} holds no files: expected digit images ({IMAGE_FORMATS})"
+        )
+    return [str(path) for path in files]
+
+
+def apply_tables():
+    """The tables of apply.tables by name: <name>.tsv (or .tsv.gz) is <name>."""
+    tables = {}
+    for position, table in enumerate(config["apply"]["tables"]):
+        if not Path(table).is_file():
+            raise WorkflowError(
+                f"apply.tables[{position}]: no such file: {table}: expected a TSV laid out like X_test.tsv"
+            )
+        name = Path(table).name.removesuffix(".gz").removesuffix(".tsv")
+        if name in tables:
+            raise WorkflowError(
+                f"apply.tables[{position}]: {table} has the name {name} of {tables[name]}: "
+                "expected tables of different file names (results/applied/<name>.predictions.tsv)"
+            )
+        tables[name] = table
+    return tables
+
+
+def apply_model():
+    model = config["apply"]["model"]
+    if model and not Path(model).is_file():
+        raise WorkflowError(
+            f"apply.model: no such file: {model}: expected a trained Keras model (.keras), "
+            "such as results/model/model.keras of an earlier run"
+        )
+    return model
+
+
+APPLY_IMAGES = apply_images()
+APPLY_TABLES = apply_tables()
+APPLY_MODEL = apply_model()
+# What rule apply_model writes: the images' predictions, each table's.
+APPLIED_PREDICTIONS = {
+    **({"images": "results/{prefix}applied/predictions.tsv"} if APPLY_IMAGES else {}),
+    **(
+        {"tables": [f"results/{{prefix}}applied/{name}.predictions.tsv" for name in APPLY_TABLES]}
+        if APPLY_TABLES
+        else {}
+    ),
+}
+# Below results/{prefix}: what rule all asks for, for each run; and once for all runs.
+APPLIED_RUN_OUTPUTS = [
+    *(["applied/predictions.tsv", "applied/digits.png"] if APPLY_IMAGES else []),
+    *(f"applied/{name}.predictions.tsv" for name in APPLY_TABLES),
+]
+APPLIED_SHARED_OUTPUTS = ["results/applied/digits.tsv"] if APPLY_IMAGES else []
+RUN_OUTPUTS += APPLIED_RUN_OUTPUTS
+SHARED_OUTPUTS += APPLIED_SHARED_OUTPUTS
+
+
+def applied_outputs():
+    """Everything the apply jobs make: for the single run, or for every experiment."""
+    prefixes = experiment_files("{prefix}") if EXPERIMENTS else [""]
+    return [
+        *APPLIED_SHARED_OUTPUTS,
+        *(f"results/{prefix}{path}" for prefix in prefixes for path in APPLIED_RUN_OUTPUTS),
+    ]
+
+
+def model_to_apply(wildcards):
+    """apply.model, or the run's own trained model."""
+    return APPLY_MODEL or f"results/{wildcards.prefix}model/model.keras"

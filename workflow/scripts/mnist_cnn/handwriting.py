@@ -11,7 +11,7 @@ from PIL import Image, ImageOps
 from scipy import ndimage
 from skimage.filters import threshold_otsu
 
-from mnist_cnn import InputError
+from mnist_cnn import IMAGE_FORMATS, InputError
 
 FRAME = 28  # MNIST's images: 28x28 pixels
 BOX = 20  # the longer side of the ink in them
@@ -21,12 +21,6 @@ WORKING_SIZE = 400
 MIN_CONTRAST = 0.15
 # Ink blobs smaller than this share of the largest one are specks of dust or noise.
 MIN_BLOB = 0.02
-IMAGE_FORMATS = "PNG, JPEG, BMP, TIFF, GIF, WebP"
-
-
-def image_files(folder) -> list[Path]:
-    """The files of ``folder`` that are taken as images: not hidden, not in subfolders, by name."""
-    return sorted(path for path in Path(folder).iterdir() if path.is_file() and not path.name.startswith("."))
 
 
 def open_image(path) -> Image.Image:
