@@ -26,3 +26,9 @@ rule all:
     default_target: True
     input:
         final_outputs(),
+
+
+# `snakemake apply`: only the apply jobs (with apply.model set, nothing is trained or downloaded).
+rule apply:
+    input:
+        applied_outputs(),

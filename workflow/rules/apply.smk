@@ -1,10 +1,5 @@
 # The trained model applied to your own digits: images converted to MNIST's layout, tables like
-# X_test.tsv (config key apply). `snakemake apply` makes only these.
-
-
-rule apply:
-    input:
-        applied_outputs(),
+# X_test.tsv (config key apply).
 
 
 rule convert_images:

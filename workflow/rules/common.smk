@@ -195,7 +195,7 @@ def final_outputs():
 APPLIED = "6. Your own digits"  # the report's category, after Evaluation
 
 
-def apply_images():
+def images_to_apply():
     """The image files of apply.images, by name; none when it is empty."""
     folder = config["apply"]["images"]
     if not folder:
@@ -210,7 +210,7 @@ def apply_images():
     return [str(path) for path in files]
 
 
-def apply_tables():
+def tables_to_apply():
     """The tables of apply.tables by name: <name>.tsv (or .tsv.gz) is <name>."""
     tables = {}
     for position, table in enumerate(config["apply"]["tables"]):
@@ -228,7 +228,7 @@ def apply_tables():
     return tables
 
 
-def apply_model():
+def given_model():
     model = config["apply"]["model"]
     if model and not Path(model).is_file():
         raise WorkflowError(
@@ -238,10 +238,10 @@ def apply_model():
     return model
 
 
-APPLY_IMAGES = apply_images()
-APPLY_TABLES = apply_tables()
-APPLY_MODEL = apply_model()
-# What rule apply_model writes: the images' predictions, each table's.
+APPLY_IMAGES = images_to_apply()
+APPLY_TABLES = tables_to_apply()
+APPLY_MODEL = given_model()
+# The outputs of rule apply_model (the images' predictions, each table's)
 APPLIED_PREDICTIONS = {
     **({"images": "results/{prefix}applied/predictions.tsv"} if APPLY_IMAGES else {}),
     **(
