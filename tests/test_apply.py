@@ -177,3 +177,33 @@ def test_a_missing_model_is_named_before_anything_runs(tmp_path):
         and "last_week.keras: expected a trained Keras model" in (result.output)
     )
     assert not (tmp_path / "run" / "results").exists()
+
+
+def dense(units: int) -> dict:
+    layers = [{"type": "Dense", "args": {"units": units, "activation": "relu"}}]
+    return {"model": {"layers": [*layers, {"type": "Dense", "args": {"units": 10, "activation": "softmax"}}]}}
+
+
+def test_each_experiment_s_model_is_applied_and_their_agreement_tabled(tmp_path):
+    config = {
+        "data": {"dir": str(SAMPLE)},
+        "fit": {"epochs": 1, "batch_size": 100},
+        "experiments": {"dense_16": dense(16), "dense_64": dense(64)},
+        "apply": {"images": str(MY_DIGITS)},
+    }
+    result = run_snakemake(tmp_path, config, "apply")
+    assert result.returncode == 0, result.output
+    results = tmp_path / "results" / "experiments"
+    predicted = {
+        name: pd.read_csv(results / name / "applied" / "predictions.tsv", sep="\t")["Predicted"]
+        for name in ("dense_16", "dense_64")
+    }
+    assert (results / "dense_16" / "applied" / "digits.png").exists()
+    agreement = pd.read_csv(results / "applied_agreement.tsv", sep="\t")
+    assert agreement.columns.tolist() == ["image", "dense_16", "dense_64", "agree"]
+    assert agreement["image"].tolist() == sorted(p.name for p in MY_DIGITS.iterdir())
+    for name, digits in predicted.items():
+        np.testing.assert_array_equal(agreement[name], digits)
+    np.testing.assert_array_equal(agreement["agree"], predicted["dense_16"] == predicted["dense_64"])
+    # the images are converted once, for all experiments
+    assert len(re.findall(r"^(?:local)?rule convert_images:", result.output, flags=re.M)) == 1

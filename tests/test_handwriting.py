@@ -1,15 +1,18 @@
 """Your own digits: real MNIST test digits written out as the images people make, converted back."""
 
 import json
+import struct
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from PIL import Image
 
 from mnist_cnn import InputError, image_files
 from mnist_cnn.data import read_split
+from mnist_cnn.figures import plot_applied_digits
 from mnist_cnn.handwriting import convert_images, image_to_mnist, open_image
 from mnist_cnn.model_builder import builder_config
 from mnist_cnn.model_config import build_model
@@ -147,3 +150,14 @@ def test_image_files_are_the_folder_s_own_by_name(tmp_path):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_bytes(b"")
     assert [p.name for p in image_files(tmp_path)] == ["a.jpg", "b.png"]
+
+
+@pytest.mark.parametrize("n", [12, 200])
+def test_figure_of_the_images_fits_the_report(test_digits, n, tmp_path):
+    images, labels = test_digits
+    originals = [on_paper(digit, "off_centre") for digit in images[:n]]
+    predictions = pd.DataFrame({"image": range(n), "Predicted": labels[:n], "probability": 0.5})
+    plot_applied_digits(originals, images[:n], predictions, tmp_path / "digits.png")
+    header = (tmp_path / "digits.png").read_bytes()[:24]
+    width, height = struct.unpack(">II", header[16:24])
+    assert 900 <= width <= 1000 and 150 <= height <= 850, (width, height)

@@ -24,7 +24,7 @@ rule convert_images:
 rule apply_model:
     input:
         model=model_to_apply,
-        digits=APPLIED_SHARED_OUTPUTS,
+        digits=APPLIED_DIGITS,
         tables=list(APPLY_TABLES.values()),
     output:
         **APPLIED_PREDICTIONS,
@@ -70,3 +70,28 @@ rule applied_figure:
         runtime=10,
     script:
         "../scripts/applied_figure.py"
+
+
+rule applied_agreement:
+    input:
+        experiment_files("results/{prefix}applied/predictions.tsv"),
+    output:
+        report(
+            "results/experiments/applied_agreement.tsv",
+            caption="../report/applied_agreement.rst",
+            category="Experiments",
+        ),
+    log:
+        "logs/experiments/applied_agreement.log",
+    benchmark:
+        "benchmarks/experiments/applied_agreement.tsv"
+    conda:
+        "../../envs/compare.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        names=list(EXPERIMENTS),
+    script:
+        "../scripts/applied_agreement.py"

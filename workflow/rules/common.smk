@@ -255,7 +255,11 @@ APPLIED_RUN_OUTPUTS = [
     *(["applied/predictions.tsv", "applied/digits.png"] if APPLY_IMAGES else []),
     *(f"applied/{name}.predictions.tsv" for name in APPLY_TABLES),
 ]
-APPLIED_SHARED_OUTPUTS = ["results/applied/digits.tsv"] if APPLY_IMAGES else []
+APPLIED_DIGITS = ["results/applied/digits.tsv"] if APPLY_IMAGES else []
+APPLIED_SHARED_OUTPUTS = [
+    *APPLIED_DIGITS,
+    *(["results/experiments/applied_agreement.tsv"] if APPLY_IMAGES and EXPERIMENTS else []),
+]
 RUN_OUTPUTS += APPLIED_RUN_OUTPUTS
 SHARED_OUTPUTS += APPLIED_SHARED_OUTPUTS
 

@@ -389,19 +389,20 @@ def plot_feature_maps(
     _save(fig, path)
 
 
-APPLIED_SHOWN = 180  # images in the figure of your own digits: 15 rows of 12
+APPLIED_SHOWN = 168  # images in the figure of your own digits: 14 rows of 12
 
 
-def plot_applied_digits(
-    originals: list, digits: np.ndarray, predictions: pd.DataFrame, path, cols: int = 12
-) -> None:
+def plot_applied_digits(originals: list, digits: np.ndarray, predictions: pd.DataFrame, path) -> None:
     """Each image (a PIL image, as its file shows it) beside its 28x28 version, with the predicted
     digit and its probability; the first ``APPLIED_SHOWN`` of ``predictions`` and a note when there
-    are more."""
+    are more. About 1000 px wide: 6 pairs a row, 12 when there are more than 36 images."""
     n = min(len(originals), APPLIED_SHOWN)
-    cols = min(cols, n)
+    cols = min(6 if n <= 36 else 12, n)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, 2 * cols, figsize=(2 * cols * 0.42, rows * 0.55 + 0.5), squeeze=False)
+    side = 4.8 / max(cols, 6)  # inches per panel
+    fig, axes = plt.subplots(
+        rows, 2 * cols, figsize=(2 * cols * side, rows * (side + 0.13) + 0.5), squeeze=False
+    )
     for i, ax in enumerate(axes.flat):
         ax.set_xticks([])
         ax.set_yticks([])
