@@ -14,6 +14,8 @@ import pytest
 from PIL import Image
 from workflow_runner import REPO, run_snakemake
 
+from mnist_cnn import InputError
+from mnist_cnn.comparison import agreement_table
 from mnist_cnn.data import read_pixels
 from mnist_cnn.prediction import class_probabilities
 
@@ -207,3 +209,12 @@ def test_each_experiment_s_model_is_applied_and_their_agreement_tabled(tmp_path)
     np.testing.assert_array_equal(agreement["agree"], predicted["dense_16"] == predicted["dense_64"])
     # the images are converted once, for all experiments
     assert len(re.findall(r"^(?:local)?rule convert_images:", result.output, flags=re.M)) == 1
+
+
+def test_agreement_marks_the_images_read_differently():
+    first = pd.DataFrame({"image": ["a.png", "b.png", "c.png"], "Predicted": [1, 7, 3]})
+    second = pd.DataFrame({"image": ["a.png", "b.png", "c.png"], "Predicted": [1, 1, 3]})
+    table = agreement_table(["cnn", "fnn"], [first, second])
+    assert table["agree"].tolist() == [True, False, True] and table["fnn"].tolist() == [1, 1, 3]
+    with pytest.raises(InputError, match="^fnn: expected predictions for the images a.png, b.png, c.png"):
+        agreement_table(["cnn", "fnn"], [first, second.iloc[:2]])

@@ -7,7 +7,7 @@ from mnist_cnn import rule
 rule.start(snakemake)
 import pandas as pd  # noqa: E402
 
-from mnist_cnn.prediction import agreement_table  # noqa: E402
+from mnist_cnn.comparison import agreement_table  # noqa: E402
 
 predictions = [pd.read_csv(path, sep="\t") for path in snakemake.input]
 table = agreement_table(snakemake.params.names, predictions)

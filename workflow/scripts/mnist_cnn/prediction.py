@@ -68,17 +68,3 @@ def applied_predictions(probabilities: pd.DataFrame, image_names: list[str] | No
     if image_names is not None:
         columns = {"image": image_names, **columns, "probability": probabilities.to_numpy().max(axis=1)}
     return pd.concat([pd.DataFrame(columns), probabilities], axis=1)
-
-
-def agreement_table(names: list[str], predictions: list[pd.DataFrame]) -> pd.DataFrame:
-    """Per applied image: the digit each experiment predicts, and whether they all agree (``agree``).
-
-    ``predictions``: each experiment's applied predictions.tsv (columns image, Predicted, ...).
-    """
-    images = predictions[0]["image"]
-    for name, table in zip(names, predictions, strict=True):
-        if not table["image"].equals(images):
-            raise InputError(f"{name}: expected predictions for the images {', '.join(images)}")
-    table = pd.DataFrame({"image": images, **{name: t["Predicted"] for name, t in zip(names, predictions)}})
-    table["agree"] = table[names].nunique(axis=1) == 1
-    return table
