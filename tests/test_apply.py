@@ -170,15 +170,25 @@ def test_a_table_of_the_wrong_width_is_named_and_nothing_is_written(earlier_run,
     )
 
 
-def test_a_missing_model_is_named_before_anything_runs(tmp_path):
-    config = {"apply": {"images": str(MY_DIGITS), "model": str(tmp_path / "last_week.keras")}}
-    result = run_snakemake(tmp_path / "run", config, "apply")
+@pytest.mark.parametrize(
+    ("apply", "message"),
+    [
+        (
+            {"model": "last_week.keras"},
+            "apply.model: no such file: last_week.keras: expected a trained Keras model",
+        ),
+        (
+            {"tables": ["rows.tsv"]},
+            "apply.tables[0]: no such file: rows.tsv: expected a TSV laid out like X_test",
+        ),
+        ({"model": "model.h5"}, "Invalid config at apply.model: 'model.h5' does not match"),
+    ],
+)
+def test_a_missing_model_or_table_is_named_before_anything_runs(tmp_path, apply, message):
+    result = run_snakemake(tmp_path, {"apply": {"images": str(MY_DIGITS), **apply}}, "apply")
     assert result.returncode != 0
-    assert (
-        "apply.model: no such file: " in result.output
-        and "last_week.keras: expected a trained Keras model" in (result.output)
-    )
-    assert not (tmp_path / "run" / "results").exists()
+    assert message in result.output, result.output
+    assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
 
 
 def dense(units: int) -> dict:

@@ -119,6 +119,18 @@ def test_light_ink_on_dark_is_not_inverted_and_transparency_is_paper(test_digits
     assert np.abs(chalk.astype(int) - digit).mean() < 3
 
 
+def test_a_photo_is_turned_as_its_exif_says(test_digits, tmp_path):
+    digit = test_digits[0][7 * PER_CLASS]  # a 7: upside down, it is no 7
+    paper = on_paper(digit, "off_centre")
+    paper.save(tmp_path / "upright.jpg", quality=95)
+    exif = Image.Exif()
+    exif[0x0112] = 3  # Orientation: stored upside down, shown turned by 180 degrees
+    paper.rotate(180).save(tmp_path / "stored_turned.jpg", quality=95, exif=exif)
+    upright, turned = convert_images([tmp_path / "upright.jpg", tmp_path / "stored_turned.jpg"]).astype(int)
+    assert np.abs(upright - turned).mean() < 3
+    assert np.abs(upright - np.rot90(turned.reshape(28, 28), 2).ravel()).mean() > 10
+
+
 @pytest.mark.parametrize(
     ("content", "found"),
     [
