@@ -1,15 +1,19 @@
 """The pinned environments: envs/*.yaml for `--sdm conda`, requirements.txt for pip.
 
 Conda channels cannot be reached here, so the env files are checked, not built: each parses,
-pins exact versions, agrees with requirements.txt, and holds every package its rules import.
+pins exact versions, agrees with requirements.txt, holds every package its rules import, is what
+tools/lock_envs.py writes, and resolves with pip to exactly its own pins. The last two ask the
+package index; without one they are skipped, except in CI (CI=true), where they fail.
 """
 
 import ast
 import importlib.metadata
+import os
 import re
 import sys
 from pathlib import Path
 
+import lock_envs
 import pytest
 import yaml
 from workflow_runner import APPLY_JOBS, JOB_NAMES
@@ -124,3 +128,33 @@ def test_every_rule_has_a_script_and_an_env():
     assert set(rules) == jobs | {"compare", *APPLY_JOBS}
     for script, env_file in rules.values():
         assert script.exists() and env_file.exists()
+
+
+def or_skip_without_index(function, *args):
+    """function(*args); pip failing to reach a package index skips the test, except in CI."""
+    try:
+        return function(*args)
+    except lock_envs.PipFailed as error:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"no package index to resolve with: {str(error).splitlines()[-1]}")
+
+
+def test_lock_envs_writes_one_file_per_env():
+    assert sorted(f"{name}.yaml" for name in lock_envs.ENVS) == [path.name for path in ENV_FILES]
+
+
+@pytest.mark.parametrize("env_file", ENV_FILES, ids=[p.stem for p in ENV_FILES])
+def test_env_file_is_what_lock_envs_writes(env_file):
+    expected = or_skip_without_index(lock_envs.render, env_file.stem)
+    assert env_file.read_text() == expected, f"{env_file.name} is out of date: run python tools/lock_envs.py"
+
+
+@pytest.mark.parametrize("env_file", ENV_FILES, ids=[p.stem for p in ENV_FILES])
+def test_env_resolves_on_its_own_to_exactly_its_pins(env_file):
+    """pip, given only the env's list and no constraints, installs those releases and nothing else."""
+    _, pip = env_pins(env_file)
+    resolved = or_skip_without_index(
+        lock_envs.resolve, [f"{name}=={version}" for name, version in pip.items()]
+    )
+    assert {normalise(name): version for name, version in resolved.items()} == pip

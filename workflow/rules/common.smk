@@ -9,7 +9,10 @@ from snakemake import __version__ as SNAKEMAKE_VERSION
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+# This repository's root: workflow.basedir is the host's when another workflow loads this one as a
+# module, while current_basedir is always this file's folder.
+REPO = Path(workflow.current_basedir).parents[1]
+sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 from mnist_cnn import IMAGE_FORMATS, ZENODO_FILES, image_files
 from mnist_cnn.provenance import git_version, recorded_config
 from mnist_cnn.experiments import deep_merge, experiment_name, experiment_prefix
@@ -47,7 +50,7 @@ EXPERIMENTS = experiment_configs()
 N_FEATURES = math.prod(config["model"]["input_shape"])
 NUM_CLASSES = config["data"]["num_classes"]
 DATA_DIR = config["data"]["dir"]
-WORKFLOW_VERSION = git_version(workflow.basedir)
+WORKFLOW_VERSION = git_version(REPO)
 # The report's categories, numbered so that it lists them in the tutorial's order.
 CONFIGURATION, DATA, MODEL, TRAINING, EVALUATION = (
     "1. Configuration",

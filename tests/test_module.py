@@ -1,0 +1,50 @@
+"""Another workflow loads this one as a Snakemake module, as README.md shows, with its own config."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import yaml
+from conftest import SAMPLE
+from workflow_runner import REPO
+
+HOST_SNAKEFILE = f"""\
+configfile: "config.yaml"
+
+
+module mnist_cnn:
+    snakefile:
+        "{REPO / "Snakefile"}"
+    config:
+        config["mnist_cnn"]
+    prefix:
+        "mnist"
+
+
+use rule * from mnist_cnn as mnist_*
+
+
+rule all:
+    default_target: True
+    input:
+        "mnist/results/predictions.tsv",
+        "mnist/results/confusion_matrix.png",
+"""
+
+
+def test_a_host_workflow_runs_this_one_as_a_module(tmp_path):
+    (tmp_path / "Snakefile").write_text(HOST_SNAKEFILE)
+    config = {"mnist_cnn": {"data": {"dir": str(SAMPLE)}, "fit": {"epochs": 1, "batch_size": 100}}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # this workflow's rules under the host's names, their files under the host's prefix
+    for rule in ("mnist_check_data", "mnist_train", "mnist_predict", "mnist_evaluate"):
+        assert f"rule {rule}:" in result.stdout + result.stderr
+    predictions = pd.read_csv(tmp_path / "mnist" / "results" / "predictions.tsv", sep="\t")
+    assert predictions.columns.tolist() == ["Predicted"] and len(predictions) == 1000
+    assert (tmp_path / "mnist" / "results" / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "mnist" / "logs" / "train.log").exists()
+    assert not (tmp_path / "results").exists()  # nothing outside the prefix
