@@ -18,6 +18,7 @@ include: "workflow/rules/model.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/provenance.smk"
 include: "workflow/rules/experiments.smk"
+include: "workflow/rules/apply.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -25,3 +26,9 @@ rule all:
     default_target: True
     input:
         final_outputs(),
+
+
+# `snakemake apply`: only the apply jobs (with apply.model set, nothing is trained or downloaded).
+rule apply:
+    input:
+        applied_outputs(),

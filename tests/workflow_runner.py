@@ -27,6 +27,9 @@ PER_RUN_JOBS = [
     "roc_pr",
 ]
 JOB_NAMES = SHARED_JOBS + PER_RUN_JOBS
+# With config key apply: images converted once, the model applied in each run (with experiments,
+# their agreement).
+APPLY_JOBS = ["convert_images", "apply_model", "applied_figure", "applied_agreement"]
 
 
 def run_snakemake(

@@ -33,8 +33,8 @@ ENVS = {
     "data": ("Rule check_data: parse and check the TSVs.", "numpy pandas"),
     "keras": (
         "Rules model_config, model_builder (Keras on its numpy backend, which needs jax), train, predict\n"
-        "(Keras on TensorFlow), provenance (records their versions), model_summary, conv_filters\n"
-        "(with matplotlib for the filters' figures).",
+        "and apply_model (Keras on TensorFlow), provenance (records their versions), model_summary,\n"
+        "conv_filters (with matplotlib for the filters' figures).",
         "tensorflow keras jax jaxlib h5py numpy pandas scikit-learn PyYAML matplotlib tqdm",
     ),
     "evaluate": (
@@ -43,8 +43,14 @@ ENVS = {
     ),
     "compare": (
         "Rule compare: the experiments' scores side by side, as tables and a figure; with replicates,\n"
-        "their confidence intervals and differences (SciPy) and the replicates' figure (seaborn).",
+        "their confidence intervals and differences (SciPy) and the replicates' figure (seaborn); rule\n"
+        "applied_agreement: where the experiments read your images alike.",
         "h5py numpy pandas matplotlib scipy seaborn",
+    ),
+    "images": (
+        "Rules convert_images and applied_figure: your own images in MNIST's layout, and the figure of\n"
+        "them beside their predictions.",
+        "numpy pandas pillow scipy scikit-image matplotlib scikit-learn",
     ),
 }
 

@@ -13,7 +13,7 @@ from snakemake.utils import validate
 # module, while current_basedir is always this file's folder.
 REPO = Path(workflow.current_basedir).parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
-from mnist_cnn import ZENODO_FILES, InputError
+from mnist_cnn import IMAGE_FORMATS, ZENODO_FILES, InputError, image_files
 from mnist_cnn.provenance import git_version, recorded_config
 from mnist_cnn.experiments import (
     EXPERIMENTS_DIR,
@@ -196,6 +196,14 @@ def compared_runs():
     ]
 
 
+def run_labels():
+    """A name for each run, in the order of run_files: its experiment, and its replicate if any."""
+    return [
+        " ".join(filter(None, [run["experiment"], f"replicate {run['replicate']}" if REPLICATES > 1 else ""]))
+        for run in compared_runs()
+    ]
+
+
 def model_json_input(wildcards):
     return run_config(wildcards)["model"]["config_json"] or []
 
@@ -289,3 +297,90 @@ def final_outputs():
         *(f"results/{prefix}{path}" for prefix in RUNS for path in RUN_OUTPUTS),
         *compare_outputs().values(),
     ]
+
+
+# Apply (config key apply): a trained model applied to your own images and tables. Paths are
+# checked here, before anything runs; the files' contents by the apply jobs.
+APPLIED = "6. Your own digits"  # the report's category, after Evaluation
+
+
+def images_to_apply():
+    """The image files of apply.images, by name; none when it is empty."""
+    folder = config["apply"]["images"]
+    if not folder:
+        return []
+    if not Path(folder).is_dir():
+        raise WorkflowError(f"apply.images: {folder} is not a folder: expected a folder of digit images")
+    files = image_files(folder)
+    if not files:
+        raise WorkflowError(
+            f"apply.images: the folder {folder} holds no files: expected digit images ({IMAGE_FORMATS})"
+        )
+    return [str(path) for path in files]
+
+
+def tables_to_apply():
+    """The tables of apply.tables by name: <name>.tsv (or .tsv.gz) is <name>."""
+    tables = {}
+    for position, table in enumerate(config["apply"]["tables"]):
+        if not Path(table).is_file():
+            raise WorkflowError(
+                f"apply.tables[{position}]: no such file: {table}: expected a TSV laid out like X_test.tsv"
+            )
+        name = Path(table).name.removesuffix(".gz").removesuffix(".tsv")
+        if name in tables:
+            raise WorkflowError(
+                f"apply.tables[{position}]: {table} has the name {name} of {tables[name]}: "
+                "expected tables of different file names (results/applied/<name>.predictions.tsv)"
+            )
+        tables[name] = table
+    return tables
+
+
+def given_model():
+    model = config["apply"]["model"]
+    if model and not Path(model).is_file():
+        raise WorkflowError(
+            f"apply.model: no such file: {model}: expected a trained Keras model (.keras), "
+            "such as results/model/model.keras of an earlier run"
+        )
+    return model
+
+
+APPLY_IMAGES = images_to_apply()
+APPLY_TABLES = tables_to_apply()
+APPLY_MODEL = given_model()
+# The outputs of rule apply_model (the images' predictions, each table's)
+APPLIED_PREDICTIONS = {
+    **({"images": "results/{prefix}applied/predictions.tsv"} if APPLY_IMAGES else {}),
+    **(
+        {"tables": [f"results/{{prefix}}applied/{name}.predictions.tsv" for name in APPLY_TABLES]}
+        if APPLY_TABLES
+        else {}
+    ),
+}
+# Below results/{prefix}: what rule all asks for, for each run; and once for all runs.
+APPLIED_RUN_OUTPUTS = [
+    *(["applied/predictions.tsv", "applied/digits.png"] if APPLY_IMAGES else []),
+    *(f"applied/{name}.predictions.tsv" for name in APPLY_TABLES),
+]
+APPLIED_DIGITS = ["results/applied/digits.tsv"] if APPLY_IMAGES else []
+APPLIED_SHARED_OUTPUTS = [
+    *APPLIED_DIGITS,
+    *([f"results/{COMPARED}applied_agreement.tsv"] if APPLY_IMAGES and len(RUNS) > 1 else []),
+]
+RUN_OUTPUTS += APPLIED_RUN_OUTPUTS
+SHARED_OUTPUTS += APPLIED_SHARED_OUTPUTS
+
+
+def applied_outputs():
+    """Everything the apply jobs make: for the single run, or for every experiment and replicate."""
+    return [
+        *APPLIED_SHARED_OUTPUTS,
+        *(f"results/{prefix}{path}" for prefix in RUNS for path in APPLIED_RUN_OUTPUTS),
+    ]
+
+
+def model_to_apply(wildcards):
+    """apply.model, or the run's own trained model."""
+    return APPLY_MODEL or f"results/{wildcards.prefix}model/model.keras"

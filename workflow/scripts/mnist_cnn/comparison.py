@@ -213,3 +213,19 @@ def plot_replicates(replicates: pd.DataFrame, table: pd.DataFrame, path) -> None
     )
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
+
+
+def agreement_table(names: list[str], predictions: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per applied image: the digit each experiment predicts, and whether they all agree (``agree``).
+
+    ``predictions``: each experiment's applied predictions.tsv (columns image, Predicted, ...).
+    """
+    images = predictions[0]["image"]
+    for name, table in zip(names, predictions, strict=True):
+        if not table["image"].equals(images):
+            raise InputError(f"{name}: expected predictions for the images {', '.join(images)}")
+    table = pd.DataFrame(
+        {"image": images, **{name: t["Predicted"] for name, t in zip(names, predictions, strict=True)}}
+    )
+    table["agree"] = table[names].nunique(axis=1) == 1
+    return table

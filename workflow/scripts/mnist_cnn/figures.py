@@ -418,3 +418,39 @@ def plot_feature_maps(
     )
     fig.tight_layout(h_pad=0.3, w_pad=0.3)
     _save(fig, path)
+
+
+APPLIED_SHOWN = 168  # images in the figure of your own digits: 14 rows of 12
+
+
+def plot_applied_digits(originals: list, digits: np.ndarray, predictions: pd.DataFrame, path) -> None:
+    """Each image (a PIL image, as its file shows it) beside its 28x28 version, with the predicted
+    digit and its probability; the first ``APPLIED_SHOWN`` of ``predictions`` and a note when there
+    are more. About 1000 px wide: 6 pairs a row, 12 when there are more than 36 images."""
+    n = min(len(originals), APPLIED_SHOWN)
+    cols = min(6 if n <= 36 else 12, n)
+    rows = -(-n // cols)
+    side = 4.8 / max(cols, 6)  # inches per panel
+    fig, axes = plt.subplots(
+        rows, 2 * cols, figsize=(2 * cols * side, rows * (side + 0.13) + 0.5), squeeze=False
+    )
+    for i, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i // 2 >= n:
+            ax.axis("off")
+        elif i % 2 == 0:
+            ax.imshow(originals[i // 2].convert("RGBA"))
+            ax.set_title(f"#{i // 2 + 1}", fontsize=7, pad=2)
+        else:
+            row = predictions.iloc[i // 2]
+            ax.imshow(digits[i // 2].reshape(28, 28), cmap=INK, vmin=0, vmax=255)
+            ax.set_title(f"{row['Predicted']}  {row['probability']:.2f}", fontsize=7, pad=2, weight="bold")
+    shown = f"the first {n} of {len(predictions)}" if n < len(predictions) else f"all {n}"
+    fig.suptitle(
+        f"Your images ({shown}, #: row of predictions.tsv), each beside its 28x28 MNIST version, "
+        "with the predicted digit and its probability",
+        fontsize=9,
+    )
+    fig.tight_layout(pad=0.3)
+    _save(fig, path)

@@ -1,7 +1,12 @@
 """Predictions on X_test, written as Galaxy's model_prediction writes them."""
 
+import math
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+
+from mnist_cnn import InputError
 
 
 def input_rows(model, images: np.ndarray) -> np.ndarray:
@@ -36,3 +41,30 @@ def predict(model, images: np.ndarray, method: str, batch_size: int) -> pd.DataF
 
 def write_predictions(predictions: pd.DataFrame, path) -> None:
     predictions.to_csv(path, sep="\t", index=False, float_format="%.6g")
+
+
+def load_trained_model(path, n_features: int):
+    """A trained Keras model that takes rows of ``n_features`` pixels; InputError naming the file if not."""
+    import keras  # not at the top: the numpy-backend rules use the rest
+
+    path = Path(path)
+    try:
+        model = keras.models.load_model(path)
+    except Exception as error:  # Keras raises ValueError, OSError, zipfile's errors, ...
+        raise InputError(f"{path.name}: expected a trained Keras model (.keras), found {error}") from None
+    if math.prod(model.input_shape[1:]) != n_features:
+        raise InputError(
+            f"{path.name}: expected a model of {n_features} values per image (28x28 digits), "
+            f"found one whose input is {model.input_shape[1:]}"
+        )
+    return model
+
+
+def applied_predictions(probabilities: pd.DataFrame, image_names: list[str] | None = None) -> pd.DataFrame:
+    """``Predicted`` and every class's probability; for images, first the file name (``image``) and
+    after the class its probability (``probability``)."""
+    predicted = probabilities.to_numpy().argmax(axis=1)
+    columns = {"Predicted": predicted}
+    if image_names is not None:
+        columns = {"image": image_names, **columns, "probability": probabilities.to_numpy().max(axis=1)}
+    return pd.concat([pd.DataFrame(columns), probabilities], axis=1)
