@@ -115,6 +115,15 @@ def test_relative_paths_in_the_config_become_absolute(tmp_path):
     files = [tmp_path / "a.yaml", tmp_path / "b.yaml", tmp_path / "c.yaml"]
     assert absolute_paths_config(files, tmp_path) == {"data": {"dir": str(tmp_path / "mine")}}
     assert absolute_paths_config([tmp_path / "c.yaml"], tmp_path) == {}
+    apply = {"images": "my_digits", "tables": ["a.tsv", "/abs/b.tsv"], "model": "old/model.keras"}
+    (tmp_path / "d.yaml").write_text(yaml.safe_dump({"apply": apply}))
+    assert absolute_paths_config([tmp_path / "d.yaml"], tmp_path) == {
+        "apply": {
+            "images": str(tmp_path / "my_digits"),
+            "tables": [str(tmp_path / "a.tsv"), "/abs/b.tsv"],
+            "model": str(tmp_path / "old" / "model.keras"),
+        }
+    }
 
 
 def test_the_command_runs_the_workflow_twice_and_finds_the_results_equal(tmp_path, capsys):

@@ -27,7 +27,13 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 # Config keys that hold paths; a relative one is relative to where snakemake runs, so it is made
 # absolute against the folder the check runs in before the runs move to their own folders.
-PATH_KEYS = (("data", "dir"), ("model", "config_json"))
+PATH_KEYS = (
+    ("data", "dir"),
+    ("model", "config_json"),
+    ("apply", "images"),
+    ("apply", "model"),
+    ("apply", "tables"),
+)
 ARCHIVE_NOTE = "member by member; Keras's date_saved left out"
 # Files under results/ that hold wall times, which differ from run to run: not compared.
 TIMINGS = "timings.tsv"
@@ -104,7 +110,9 @@ def absolute_paths_config(configfiles: list[Path], base: Path) -> dict:
         value = None
         for configfile in configfiles:
             value = (yaml.safe_load(configfile.read_text()) or {}).get(section, {}).get(key, value)
-        if value and not Path(value).is_absolute():
+        if isinstance(value, list):  # apply.tables
+            overrides.setdefault(section, {})[key] = [str((base / path).resolve()) for path in value]
+        elif value and not Path(value).is_absolute():
             overrides.setdefault(section, {})[key] = str((base / value).resolve())
     return overrides
 
