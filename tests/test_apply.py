@@ -203,7 +203,7 @@ def test_each_experiment_s_model_is_applied_and_their_agreement_tabled(tmp_path)
         "experiments": {"dense_16": dense(16), "dense_64": dense(64)},
         "apply": {"images": str(MY_DIGITS)},
     }
-    result = run_snakemake(tmp_path, config, "apply")
+    result = run_snakemake(tmp_path, config, "apply", "results/experiments/comparison.tsv")
     assert result.returncode == 0, result.output
     results = tmp_path / "results" / "experiments"
     predicted = {
@@ -217,6 +217,8 @@ def test_each_experiment_s_model_is_applied_and_their_agreement_tabled(tmp_path)
     for name, digits in predicted.items():
         np.testing.assert_array_equal(agreement[name], digits)
     np.testing.assert_array_equal(agreement["agree"], predicted["dense_16"] == predicted["dense_64"])
+    comparison = pd.read_csv(results / "comparison.tsv", sep="\t", index_col=0)
+    assert comparison["applied_agreement"].tolist() == [agreement["agree"].mean()] * 2
     # the images are converted once, for all experiments
     assert len(re.findall(r"^(?:local)?rule convert_images:", result.output, flags=re.M)) == 1
 

@@ -365,9 +365,11 @@ APPLIED_RUN_OUTPUTS = [
     *(f"applied/{name}.predictions.tsv" for name in APPLY_TABLES),
 ]
 APPLIED_DIGITS = ["results/applied/digits.tsv"] if APPLY_IMAGES else []
+# Where the runs read your images alike (rule applied_agreement); the comparison gives its share.
+APPLIED_AGREEMENT = [f"results/{COMPARED}applied_agreement.tsv"] if APPLY_IMAGES and len(RUNS) > 1 else []
 APPLIED_SHARED_OUTPUTS = [
     *APPLIED_DIGITS,
-    *([f"results/{COMPARED}applied_agreement.tsv"] if APPLY_IMAGES and len(RUNS) > 1 else []),
+    *APPLIED_AGREEMENT,
 ]
 RUN_OUTPUTS += APPLIED_RUN_OUTPUTS
 SHARED_OUTPUTS += APPLIED_SHARED_OUTPUTS

@@ -5,6 +5,7 @@ rule compare:
         history=run_files("results/{prefix}model/history.tsv"),
         weights=run_files("results/{prefix}model/weights.h5"),
         benchmark=run_files("benchmarks/{prefix}train.tsv"),
+        agreement=APPLIED_AGREEMENT,
     output:
         **compare_outputs(),
     log:

@@ -1,8 +1,11 @@
 """Rule compare: the experiments (or the replicates) side by side, as comparison.tsv and .png,
-the training times in timings.tsv; with replicates, each replicate's row in replicates.tsv and,
+the training times in timings.tsv (and, with apply.images, the share of your images that all
+runs read as the same digit, applied_agreement); with replicates, each replicate's row in replicates.tsv and,
 with two or more experiments, their differences in differences.tsv."""
 
 import logging
+
+import pandas as pd
 
 from mnist_cnn import rule
 
@@ -34,6 +37,8 @@ rows = [
 ]
 replicates = replicate_table(rows)
 table = comparison_table(replicates)
+if files.agreement:
+    table["applied_agreement"] = pd.read_csv(files.agreement[0], sep="\t")["agree"].mean()
 logging.info("comparison:\n%s", table.to_string())
 table.to_csv(snakemake.output.table, sep="\t", float_format="%.6g")
 timings_table(replicates).to_csv(snakemake.output.timings, sep="\t", float_format="%.6g")
