@@ -79,7 +79,7 @@ rule applied_agreement:
         report(
             f"results/{COMPARED}applied_agreement.tsv",
             caption="../report/applied_agreement.rst",
-            category="Experiments" if EXPERIMENTS else "Replicates",
+            category=COMPARED_CATEGORY,
         ),
     log:
         f"logs/{COMPARED}applied_agreement.log",

@@ -78,6 +78,8 @@ REPLICATES = config["replicates"]
 RUNS = run_configs(EXPERIMENTS or {None: config}, REPLICATES)
 # Where the runs are summarised (comparison.tsv): with experiments or with replicates.
 COMPARED = f"{EXPERIMENTS_DIR}/" if EXPERIMENTS else f"{REPLICATES_DIR}/"
+# The report's category of what is summarised there.
+COMPARED_CATEGORY = "Experiments" if EXPERIMENTS else "Replicates"
 
 N_FEATURES = math.prod(config["model"]["input_shape"])
 NUM_CLASSES = config["data"]["num_classes"]
@@ -282,7 +284,7 @@ def compare_outputs():
         name: report(
             f"results/{COMPARED}{path}",
             caption=f"../report/{Path(path).stem}.rst",
-            category="Experiments" if EXPERIMENTS else "Replicates",
+            category=COMPARED_CATEGORY,
         )
         for name, path in outputs.items()
     }
