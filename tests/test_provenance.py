@@ -22,7 +22,7 @@ def test_record_holds_versions_machine_and_data_checksums():
     assert record["workflow"] == {"version": "abc1234", "snakemake": "9.27.1"}
     software = record["software"]
     assert software["python"] == f"{platform.python_version()} (CPython)"
-    for name in ("tensorflow", "keras", "numpy", "pandas", "scikit-learn", "h5py"):
+    for name in ("tensorflow", "keras", "numpy", "pandas", "scikit-learn", "h5py", "tf2onnx", "onnxruntime"):
         assert software[name] == importlib.metadata.version(name)
     assert record["machine"]["platform"] == platform.platform()
     assert record["machine"]["cpu"] and record["machine"]["cpus_available"] >= 1

@@ -68,6 +68,18 @@ def test_model_files(full_run):
         np.testing.assert_array_equal(loaded, saved)
 
 
+def test_predict_runs_the_onnx_export_without_tensorflow(full_run, mnist_test):
+    results, workdir, _ = full_run
+    log = (workdir / "logs" / "predict.log").read_text()
+    assert "with onnxruntime (results/model/model.onnx)" in log
+    assert "TensorFlow" not in log and "cuda" not in log  # TensorFlow logs as it starts
+    trained = keras.models.load_model(results / "model" / "model.keras")
+    from_keras = trained.predict(mnist_test[0].astype(np.float32), verbose=0)
+    probabilities = pd.read_csv(results / "probabilities.tsv", sep="\t").to_numpy()
+    np.testing.assert_array_equal(probabilities.argmax(axis=1), from_keras.argmax(axis=1))
+    np.testing.assert_allclose(probabilities, from_keras, rtol=0, atol=1e-5)
+
+
 def test_training_tables(full_run):
     results, _, _ = full_run
     metrics = pd.read_csv(results / "model" / "train_metrics.tsv", sep="\t")
@@ -147,11 +159,10 @@ def test_every_rule_has_a_log_and_a_benchmark(full_run):
         assert (workdir / "logs" / f"{rule}.log").stat().st_size > 0, rule
         benchmark = pd.read_csv(workdir / "benchmarks" / f"{rule}.tsv", sep="\t")
         assert benchmark["s"].iloc[0] > 0
-    for rule in ("train", "predict"):  # --cores 2 caps the rules' threads at 2
-        assert (
-            "TensorFlow threads: 2 intra-op, 1 inter-op; op determinism on"
-            in (workdir / "logs" / f"{rule}.log").read_text()
-        )
+    # --cores 2 caps the rules' threads at 2
+    train_log, predict_log = ((workdir / "logs" / f"{rule}.log").read_text() for rule in ("train", "predict"))
+    assert "TensorFlow threads: 2 intra-op, 1 inter-op; op determinism on" in train_log
+    assert "onnxruntime threads: 2 intra-op, 1 inter-op" in predict_log
     download_log = (workdir / "logs" / "download.log").read_text()
     assert "X_train.tsv" in download_log and "B/s" in download_log  # progress: bytes and rate
 
@@ -178,10 +189,13 @@ def test_user_files_galaxy_model_json_and_probabilities(data_copy, tmp_path):
         "model": {"config_json": str(REPO / "tests" / "data" / "galaxy_keras_2.3.1_cnn.json")},
         "predict": {"method": "predict_proba"},
         "fit": FIT,
+        "onnx": False,
     }
     result = run_snakemake(tmp_path / "run", config)
     assert result.returncode == 0, result.output
     results = tmp_path / "run" / "results"
+    assert not (results / "model" / "model.onnx").exists()
+    assert "with Keras (results/model/model.keras)" in (tmp_path / "run" / "logs" / "predict.log").read_text()
     assert not (results / "data" / "X_train.tsv").exists()  # nothing downloaded
     probabilities = pd.read_csv(results / "predictions.tsv", sep="\t")
     assert probabilities.columns.tolist() == [str(c) for c in range(10)]

@@ -32,10 +32,11 @@ ENVS = {
     ),
     "data": ("Rule check_data: parse and check the TSVs.", "numpy pandas"),
     "keras": (
-        "Rules model_config, model_builder (Keras on its numpy backend, which needs jax), train, predict\n"
-        "and apply_model (Keras on TensorFlow), provenance (records their versions), model_summary,\n"
-        "conv_filters (with matplotlib for the filters' figures).",
-        "tensorflow keras jax jaxlib h5py numpy pandas scikit-learn PyYAML matplotlib tqdm",
+        "Rules model_config, model_builder (Keras on its numpy backend, which needs jax), train (and its\n"
+        "ONNX export, tf2onnx), predict (onnxruntime, or Keras) and apply_model (Keras on TensorFlow),\n"
+        "provenance (records their versions), model_summary, conv_filters (with matplotlib for the\n"
+        "filters' figures).",
+        "tensorflow keras jax jaxlib h5py numpy pandas scikit-learn PyYAML matplotlib tqdm tf2onnx onnx onnxruntime",
     ),
     "evaluate": (
         "Rules evaluate, record_config and the report's figures: scores, plots, tables.",

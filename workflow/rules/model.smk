@@ -51,6 +51,7 @@ rule train:
         model_config="results/{prefix}model/model_config.json",
         builder="results/{prefix}model/model_builder.json",
     output:
+        **ONNX_MODEL,
         model="results/{prefix}model/model.keras",
         weights="results/{prefix}model/weights.h5",
         metrics="results/{prefix}model/train_metrics.tsv",
@@ -77,6 +78,7 @@ rule train:
 
 rule predict:
     input:
+        **ONNX_MODEL,
         model="results/{prefix}model/model.keras",
         data="results/data/test.npz",
     output:

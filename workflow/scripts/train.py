@@ -10,9 +10,17 @@ from mnist_cnn import rule
 rule.start(snakemake)
 rule.without_modules("matplotlib")  # scikit-learn splits the holdout: only matplotlib is left out
 from mnist_cnn.data import load_split  # noqa: E402
+from mnist_cnn.onnx_model import export_onnx  # noqa: E402
 from mnist_cnn.provenance import write_provenance  # noqa: E402
 from mnist_cnn.tensorflow_runtime import set_up_tensorflow  # noqa: E402
-from mnist_cnn.training import hardware, save_weights_h5, train, train_machine, write_scores  # noqa: E402
+from mnist_cnn.training import (  # noqa: E402
+    hardware,
+    resolve_precision,
+    save_weights_h5,
+    train,
+    train_machine,
+    write_scores,
+)
 
 set_up_tensorflow(snakemake.threads)
 if snakemake.threads != snakemake.params.configured_threads:
@@ -44,4 +52,7 @@ model.save(snakemake.output.model)
 save_weights_h5(model, snakemake.output.weights)
 history.to_csv(snakemake.output.history, sep="\t", index=False, float_format="%.6g")
 write_scores(scores, snakemake.output.metrics)
+if "onnx" in snakemake.output.keys():
+    policy, _ = resolve_precision(builder["precision"], machine)
+    export_onnx(model, model_json, policy, snakemake.output.onnx)
 shutil.rmtree(snakemake.params.state_dir)  # the results are written: nothing to resume
