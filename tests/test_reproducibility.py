@@ -144,6 +144,7 @@ def test_the_command_runs_the_workflow_twice_and_finds_the_results_equal(tmp_pat
     for path in (
         "results/data/train.npz",
         "results/model/model_builder.json",
+        "results/model/model.onnx",
         "results/predictions.tsv",
         "results/classification_report.tsv",
         "results/provenance.yaml",
