@@ -23,8 +23,8 @@ if "onnx" in snakemake.input.keys():
     if (precision := trained_precision(session)) != "float32":
         logging.info("trained in %s: predicting with Keras, not with model.onnx (float32)", precision)
         session = None
-started = time.perf_counter()
 if session is not None:
+    started = time.perf_counter()
     probabilities = onnx_probabilities(session, images, snakemake.params.batch_size)
     runtime = f"onnxruntime ({snakemake.input.onnx})"
 else:

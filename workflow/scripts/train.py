@@ -15,7 +15,6 @@ from mnist_cnn.provenance import write_provenance  # noqa: E402
 from mnist_cnn.tensorflow_runtime import set_up_tensorflow  # noqa: E402
 from mnist_cnn.training import (  # noqa: E402
     hardware,
-    resolve_precision,
     save_weights_h5,
     train,
     train_machine,
@@ -44,15 +43,13 @@ model, history, scores = train(
     state_dir=snakemake.params.state_dir,
     terminal=rule.terminal if rule.terminal.isatty() else None,
 )
-write_provenance(
-    train_machine(machine, builder["precision"]), snakemake.output.machine, "What train computed on"
-)
+computed_on = train_machine(machine, builder["precision"])
+write_provenance(computed_on, snakemake.output.machine, "What train computed on")
 logging.info("holdout scores: %s", scores)
 model.save(snakemake.output.model)
 save_weights_h5(model, snakemake.output.weights)
 history.to_csv(snakemake.output.history, sep="\t", index=False, float_format="%.6g")
 write_scores(scores, snakemake.output.metrics)
 if "onnx" in snakemake.output.keys():
-    policy, _ = resolve_precision(builder["precision"], machine)
-    export_onnx(model, model_json, policy, snakemake.output.onnx)
+    export_onnx(model, model_json, computed_on["precision"]["used"], snakemake.output.onnx)
 shutil.rmtree(snakemake.params.state_dir)  # the results are written: nothing to resume

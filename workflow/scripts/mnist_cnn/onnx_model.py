@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mnist_cnn import InputError
+from mnist_cnn.prediction import probability_table
 
 INPUT, OUTPUT = "images", "probabilities"
 PRECISION_KEY = "keras_precision"
@@ -134,4 +135,4 @@ def onnx_probabilities(session, images: np.ndarray, batch_size: int) -> pd.DataF
             for start in range(0, len(rows), batch_size)
         ]
     )
-    return pd.DataFrame(probabilities, columns=[str(c) for c in range(probabilities.shape[1])])
+    return probability_table(probabilities)

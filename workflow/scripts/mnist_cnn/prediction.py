@@ -23,7 +23,11 @@ def class_probabilities(model, images: np.ndarray, batch_size: int) -> pd.DataFr
     """The model's probability of every class for every image: a column per class (``0``, ``1``, ...)."""
     from mnist_cnn.tensorflow_runtime import batches  # not at the top: the numpy-backend rules use the rest
 
-    probabilities = model.predict(batches(input_rows(model, images), None, batch_size), verbose=0)
+    return probability_table(model.predict(batches(input_rows(model, images), None, batch_size), verbose=0))
+
+
+def probability_table(probabilities: np.ndarray) -> pd.DataFrame:
+    """An array of class probabilities (a row per image) as a table with a column per class."""
     return pd.DataFrame(probabilities, columns=[str(c) for c in range(probabilities.shape[1])])
 
 
