@@ -14,9 +14,15 @@ from scipy.stats import rankdata
 
 from mnist_cnn import InputError
 from mnist_cnn.data import read_split
-from mnist_cnn.evaluation import confusion_table, plot_confusion_matrix, report_table
-from mnist_cnn.figures import (
+from mnist_cnn.evaluation import (
     auc_table,
+    confusion_table,
+    plot_confusion_matrix,
+    plot_precision_recall_curves,
+    plot_roc_curves,
+    report_table,
+)
+from mnist_cnn.figures import (
     distinct_filters,
     misclassified_table,
     plot_class_scores,
@@ -25,8 +31,6 @@ from mnist_cnn.figures import (
     plot_filters,
     plot_message,
     plot_misclassified,
-    plot_precision_recall_curves,
-    plot_roc_curves,
     plot_training_curves,
 )
 from mnist_cnn.inspection import feature_maps, first_conv_layer, first_of_each_class, summary_table

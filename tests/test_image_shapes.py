@@ -74,7 +74,7 @@ def test_8x8_digits_run_the_whole_workflow_and_the_report(digits_8x8, tmp_path):
     assert report.loc["accuracy", "support"] == 360 and report.loc["accuracy", "f1-score"] > 0.8
     assert png_size(results / "data" / "training_digits.png")[1] > 300  # five rows of 8x8 digits
     assert png_size(results / "misclassified.png")[1] > 100
-    conv_log = (workdir / "logs" / "conv_filters.log").read_text()
+    conv_log = (workdir / "logs" / "inspect_model.log").read_text()
     assert "no Conv2D layer in the model (Rescaling, Dense, Dense): no filters to draw" in conv_log
     result = run_snakemake(workdir, config, "--report", str(workdir / "report.html"))
     assert result.returncode == 0, result.output

@@ -19,12 +19,8 @@ PER_RUN_JOBS = [
     "provenance",
     # the report's figures and tables
     "record_config",
-    "model_summary",
-    "training_curves",
-    "conv_filters",
+    "inspect_model",
     "evaluation_figures",
-    "misclassified",
-    "roc_pr",
 ]
 JOB_NAMES = SHARED_JOBS + PER_RUN_JOBS
 # With config key apply: images converted once, the model applied in each run (with experiments,

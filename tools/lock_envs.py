@@ -34,8 +34,8 @@ ENVS = {
     "keras": (
         "Rules model_config, model_builder (Keras on its numpy backend, which needs jax), train (and its\n"
         "ONNX export, tf2onnx), predict (onnxruntime, or Keras) and apply_model (Keras on TensorFlow),\n"
-        "provenance (records their versions), model_summary, conv_filters (with matplotlib for the\n"
-        "filters' figures).",
+        "provenance (records their versions), inspect_model (Keras on its numpy backend, with\n"
+        "matplotlib for the training curves and the first convolution layer's filters).",
         "tensorflow keras jax jaxlib h5py numpy pandas scikit-learn PyYAML matplotlib tqdm tf2onnx onnx onnxruntime",
     ),
     "evaluate": (

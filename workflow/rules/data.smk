@@ -9,6 +9,8 @@ rule download:
         "logs/download.log",
     benchmark:
         "benchmarks/download.tsv"
+    # first of all: train waits for the training data's check, the longest job before it
+    priority: 2
     conda:
         "../../envs/download.yaml"
     threads: 1

@@ -61,6 +61,9 @@ rule train:
         "logs/{prefix}train.log",
     benchmark:
         "benchmarks/{prefix}train.tsv"
+    # before a report figure that is ready at the same time: train takes every core, and the
+    # figure then runs beside predict and evaluate instead of delaying the longest job
+    priority: 1
     conda:
         "../../envs/keras.yaml"
     threads: config["threads"]["train"]

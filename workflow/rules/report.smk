@@ -52,62 +52,25 @@ rule data_sample:
         "../scripts/data_sample.py"
 
 
-rule model_summary:
+rule inspect_model:
     input:
-        "results/{prefix}model/model_config.json",
+        model="results/{prefix}model/model.keras",
+        history="results/{prefix}model/history.tsv",
+        data="results/data/test.npz",
     output:
-        table="results/{prefix}model/summary.tsv",
-        html=report(
+        summary="results/{prefix}model/summary.tsv",
+        summary_html=report(
             "results/{prefix}model/summary.html",
             caption="../report/model_summary.rst",
             category=MODEL,
             labels=report_labels("Model summary: layers, output shapes, parameters"),
         ),
-    log:
-        "logs/{prefix}model_summary.log",
-    benchmark:
-        "benchmarks/{prefix}model_summary.tsv"
-    conda:
-        "../../envs/keras.yaml"
-    threads: 1
-    resources:
-        mem_mb=by_attempt(1000),
-        runtime=by_attempt(10),
-    script:
-        "../scripts/model_summary.py"
-
-
-rule training_curves:
-    input:
-        "results/{prefix}model/history.tsv",
-    output:
-        report(
+        curves=report(
             "results/{prefix}model/training_curves.png",
             caption="../report/training_curves.rst",
             category=TRAINING,
             labels=report_labels("Loss and accuracy per epoch"),
         ),
-    log:
-        "logs/{prefix}training_curves.log",
-    benchmark:
-        "benchmarks/{prefix}training_curves.tsv"
-    conda:
-        "../../envs/evaluate.yaml"
-    threads: 1
-    resources:
-        mem_mb=by_attempt(1000),
-        runtime=by_attempt(5),
-    params:
-        validation=validation_name,
-    script:
-        "../scripts/training_curves.py"
-
-
-rule conv_filters:
-    input:
-        model="results/{prefix}model/model.keras",
-        data="results/data/test.npz",
-    output:
         filters=report(
             "results/{prefix}model/first_conv_filters.png",
             caption="../report/first_conv_filters.rst",
@@ -121,9 +84,9 @@ rule conv_filters:
             labels=report_labels("Feature maps of the first convolution layer"),
         ),
     log:
-        "logs/{prefix}conv_filters.log",
+        "logs/{prefix}inspect_model.log",
     benchmark:
-        "benchmarks/{prefix}conv_filters.tsv"
+        "benchmarks/{prefix}inspect_model.tsv"
     conda:
         "../../envs/keras.yaml"
     threads: 1
@@ -131,16 +94,19 @@ rule conv_filters:
         mem_mb=by_attempt(1500),
         runtime=by_attempt(10),
     params:
+        validation=validation_name,
         num_classes=NUM_CLASSES,
         input_shape=setting("model", "input_shape"),
     script:
-        "../scripts/conv_filters.py"
+        "../scripts/inspect_model.py"
 
 
 rule evaluation_figures:
     input:
         report="results/{prefix}classification_report.tsv",
         confusion_table="results/{prefix}confusion_matrix.tsv",
+        probabilities="results/{prefix}probabilities.tsv",
+        data="results/data/test.npz",
     output:
         confusion_matrix_svg=report(
             "results/{prefix}confusion_matrix.svg",
@@ -172,53 +138,13 @@ rule evaluation_figures:
             category=EVALUATION,
             labels=report_labels("Precision, recall and F1 per class"),
         ),
-    log:
-        "logs/{prefix}evaluation_figures.log",
-    benchmark:
-        "benchmarks/{prefix}evaluation_figures.tsv"
-    conda:
-        "../../envs/evaluate.yaml"
-    threads: 1
-    resources:
-        mem_mb=by_attempt(500),
-        runtime=by_attempt(5),
-    script:
-        "../scripts/evaluation_figures.py"
-
-
-rule misclassified:
-    input:
-        probabilities="results/{prefix}probabilities.tsv",
-        data="results/data/test.npz",
-    output:
-        figure=report(
+        misclassified=report(
             "results/{prefix}misclassified.png",
             caption="../report/misclassified.rst",
             category=EVALUATION,
             labels=report_labels("Misclassified test digits, most confident first"),
         ),
-        table="results/{prefix}misclassified.tsv",
-    log:
-        "logs/{prefix}misclassified.log",
-    benchmark:
-        "benchmarks/{prefix}misclassified.tsv"
-    conda:
-        "../../envs/evaluate.yaml"
-    threads: 1
-    resources:
-        mem_mb=by_attempt(1000),
-        runtime=by_attempt(10),
-    params:
-        input_shape=setting("model", "input_shape"),
-    script:
-        "../scripts/misclassified.py"
-
-
-rule roc_pr:
-    input:
-        probabilities="results/{prefix}probabilities.tsv",
-        data="results/data/test.npz",
-    output:
+        misclassified_table="results/{prefix}misclassified.tsv",
         roc=report(
             "results/{prefix}roc_curves.png",
             caption="../report/roc_curves.rst",
@@ -231,22 +157,24 @@ rule roc_pr:
             category=EVALUATION,
             labels=report_labels("Precision-recall curve per class"),
         ),
-        table="results/{prefix}auc.tsv",
-        html=report(
+        auc_table="results/{prefix}auc.tsv",
+        auc_html=report(
             "results/{prefix}auc.html",
             caption="../report/auc.rst",
             category=EVALUATION,
             labels=report_labels("ROC AUC and average precision per class (table)"),
         ),
     log:
-        "logs/{prefix}roc_pr.log",
+        "logs/{prefix}evaluation_figures.log",
     benchmark:
-        "benchmarks/{prefix}roc_pr.tsv"
+        "benchmarks/{prefix}evaluation_figures.tsv"
     conda:
         "../../envs/evaluate.yaml"
     threads: 1
     resources:
         mem_mb=by_attempt(1000),
         runtime=by_attempt(10),
+    params:
+        input_shape=setting("model", "input_shape"),
     script:
-        "../scripts/roc_pr.py"
+        "../scripts/evaluation_figures.py"

@@ -1,4 +1,5 @@
-"""Confusion matrix plot and per-class scores, as Galaxy's ml_visualization_ex shows them."""
+"""Scores from scikit-learn: the confusion matrix and per-class scores, as Galaxy's
+ml_visualization_ex shows them, and the ROC and precision-recall curves of each class."""
 
 import matplotlib
 
@@ -8,9 +9,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
-from sklearn.metrics import ConfusionMatrixDisplay, classification_report, confusion_matrix  # noqa: E402
+from sklearn.metrics import (  # noqa: E402
+    ConfusionMatrixDisplay,
+    PrecisionRecallDisplay,
+    RocCurveDisplay,
+    average_precision_score,
+    classification_report,
+    confusion_matrix,
+    roc_auc_score,
+)
 
 from mnist_cnn import InputError  # noqa: E402
+from mnist_cnn.figures import save_figure  # noqa: E402
 
 
 def predicted_classes(predictions: pd.DataFrame) -> np.ndarray:
@@ -86,3 +96,98 @@ def plot_confusion_matrix(table: pd.DataFrame, *paths, normalise: bool = False) 
         with plt.rc_context({"svg.hashsalt": "mnist-cnn"} if svg else {}):
             fig.savefig(path, dpi=100, bbox_inches="tight", metadata={"Date": None} if svg else None)
     plt.close(fig)
+
+
+def _scorable(labels: np.ndarray, c: int) -> bool:
+    """A class's curves need test images of it and of other classes."""
+    return 0 < np.sum(labels == c) < len(labels)
+
+
+def auc_table(labels: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:
+    """Per class (one against the rest): ROC AUC and average precision; then their macro means.
+
+    A class without test images has no curve: its scores are left empty (NaN).
+    """
+    classes = range(probabilities.shape[1])
+    table = pd.DataFrame(
+        {
+            "roc_auc": [
+                roc_auc_score(labels == c, probabilities[:, c]) if _scorable(labels, c) else np.nan
+                for c in classes
+            ],
+            "average_precision": [
+                average_precision_score(labels == c, probabilities[:, c]) if _scorable(labels, c) else np.nan
+                for c in classes
+            ],
+            "positives": [int(np.sum(labels == c)) for c in classes],
+        },
+        index=pd.Index([str(c) for c in classes], name="class"),
+    )
+    table.loc["macro avg"] = [table["roc_auc"].mean(), table["average_precision"].mean(), len(labels)]
+    table["positives"] = table["positives"].astype(int)
+    return table
+
+
+def _per_class_panels(n: int, title: str):
+    cols = min(5, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 2.0, rows * 2.5 + 0.4), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    fig.suptitle(title)
+    return fig, axes.flat[:n]
+
+
+def plot_roc_curves(labels: np.ndarray, probabilities: np.ndarray, path) -> None:
+    """One panel per class: its ROC curve (this class against all others), log-scaled FPR."""
+    fig, axes = _per_class_panels(
+        probabilities.shape[1], "ROC curve of each class against the rest, on the test images"
+    )
+    for c, ax in enumerate(axes):
+        if not _scorable(labels, c):
+            ax.text(0.5, 0.5, f"digit {c}:\nno curve", ha="center", va="center")
+            continue
+        display = RocCurveDisplay.from_predictions(
+            labels == c, probabilities[:, c], ax=ax, curve_kwargs={"color": "black"}
+        )
+        if ax.get_legend():
+            ax.get_legend().remove()
+        ax.set_xscale("log")
+        # a log axis has no 0: start at half the smallest false positive rate there can be
+        ax.set_xlim(0.5 / max(np.sum(labels != c), 1), 1)
+        ax.set_ylim(0, 1.02)
+        ax.set_title(f"digit {c}: AUC {display.roc_auc:.4f}", fontsize=9)
+        ax.set_xlabel("false positive rate (log)", fontsize=8)
+        ax.set_ylabel("true positive rate" if c % 5 == 0 else "", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.set_aspect("auto")
+        ax.grid(True, color="0.85")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_precision_recall_curves(labels: np.ndarray, probabilities: np.ndarray, path) -> None:
+    """One panel per class: precision against recall as the probability threshold falls."""
+    fig, axes = _per_class_panels(
+        probabilities.shape[1], "Precision-recall curve of each class against the rest, on the test images"
+    )
+    for c, ax in enumerate(axes):
+        if not _scorable(labels, c):
+            ax.text(0.5, 0.5, f"digit {c}:\nno curve", ha="center", va="center")
+            continue
+        display = PrecisionRecallDisplay.from_predictions(
+            labels == c, probabilities[:, c], ax=ax, curve_kwargs={"color": "black"}
+        )
+        if ax.get_legend():
+            ax.get_legend().remove()
+        ax.set_xlim(0, 1.02)
+        ax.set_ylim(0, 1.02)
+        ax.set_title(f"digit {c}: AP {display.average_precision:.4f}", fontsize=9)
+        ax.set_xlabel("recall", fontsize=8)
+        ax.set_ylabel("precision" if c % 5 == 0 else "", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.set_xticks([0, 0.5, 1])
+        ax.set_aspect("auto")
+        ax.grid(True, color="0.85")
+    fig.tight_layout()
+    save_figure(fig, path)
