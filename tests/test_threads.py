@@ -16,7 +16,7 @@ print(json.dumps([tf.config.threading.get_intra_op_parallelism_threads(),
                   tf.config.threading.get_inter_op_parallelism_threads()]))
 """
 
-# inspect_model' way (the feature maps): Keras' numpy backend, whose convolutions run on jax's CPU client
+# inspect_model's way (the feature maps): Keras' numpy backend, whose convolutions run on jax's CPU client
 CONVOLUTIONS = """
 import json, os, sys, time
 from mnist_cnn import rule

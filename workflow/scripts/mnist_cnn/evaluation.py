@@ -138,56 +138,55 @@ def _per_class_panels(n: int, title: str):
     return fig, axes.flat[:n]
 
 
-def plot_roc_curves(labels: np.ndarray, probabilities: np.ndarray, path) -> None:
-    """One panel per class: its ROC curve (this class against all others), log-scaled FPR."""
-    fig, axes = _per_class_panels(
-        probabilities.shape[1], "ROC curve of each class against the rest, on the test images"
-    )
+def _plot_per_class_curves(
+    labels: np.ndarray, probabilities: np.ndarray, path, title: str, display, style
+) -> None:
+    """One panel per class (this class against all others): scikit-learn's ``display`` of its
+    curve, in black, then ``style(ax, c, display)`` for the axes that differ between curves."""
+    fig, axes = _per_class_panels(probabilities.shape[1], title)
     for c, ax in enumerate(axes):
         if not _scorable(labels, c):
             ax.text(0.5, 0.5, f"digit {c}:\nno curve", ha="center", va="center")
             continue
-        display = RocCurveDisplay.from_predictions(
+        curve = display.from_predictions(
             labels == c, probabilities[:, c], ax=ax, curve_kwargs={"color": "black"}
         )
         if ax.get_legend():
             ax.get_legend().remove()
+        style(ax, c, curve)
+        ax.tick_params(labelsize=8)
+        ax.set_aspect("auto")
+        ax.grid(True, color="0.85")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_roc_curves(labels: np.ndarray, probabilities: np.ndarray, path) -> None:
+    """One panel per class: its ROC curve (this class against all others), log-scaled FPR."""
+
+    def style(ax, c: int, curve: RocCurveDisplay) -> None:
         ax.set_xscale("log")
         # a log axis has no 0: start at half the smallest false positive rate there can be
         ax.set_xlim(0.5 / max(np.sum(labels != c), 1), 1)
         ax.set_ylim(0, 1.02)
-        ax.set_title(f"digit {c}: AUC {display.roc_auc:.4f}", fontsize=9)
+        ax.set_title(f"digit {c}: AUC {curve.roc_auc:.4f}", fontsize=9)
         ax.set_xlabel("false positive rate (log)", fontsize=8)
         ax.set_ylabel("true positive rate" if c % 5 == 0 else "", fontsize=8)
-        ax.tick_params(labelsize=8)
-        ax.set_aspect("auto")
-        ax.grid(True, color="0.85")
-    fig.tight_layout()
-    save_figure(fig, path)
+
+    title = "ROC curve of each class against the rest, on the test images"
+    _plot_per_class_curves(labels, probabilities, path, title, RocCurveDisplay, style)
 
 
 def plot_precision_recall_curves(labels: np.ndarray, probabilities: np.ndarray, path) -> None:
     """One panel per class: precision against recall as the probability threshold falls."""
-    fig, axes = _per_class_panels(
-        probabilities.shape[1], "Precision-recall curve of each class against the rest, on the test images"
-    )
-    for c, ax in enumerate(axes):
-        if not _scorable(labels, c):
-            ax.text(0.5, 0.5, f"digit {c}:\nno curve", ha="center", va="center")
-            continue
-        display = PrecisionRecallDisplay.from_predictions(
-            labels == c, probabilities[:, c], ax=ax, curve_kwargs={"color": "black"}
-        )
-        if ax.get_legend():
-            ax.get_legend().remove()
+
+    def style(ax, c: int, curve: PrecisionRecallDisplay) -> None:
         ax.set_xlim(0, 1.02)
         ax.set_ylim(0, 1.02)
-        ax.set_title(f"digit {c}: AP {display.average_precision:.4f}", fontsize=9)
+        ax.set_title(f"digit {c}: AP {curve.average_precision:.4f}", fontsize=9)
         ax.set_xlabel("recall", fontsize=8)
         ax.set_ylabel("precision" if c % 5 == 0 else "", fontsize=8)
-        ax.tick_params(labelsize=8)
         ax.set_xticks([0, 0.5, 1])
-        ax.set_aspect("auto")
-        ax.grid(True, color="0.85")
-    fig.tight_layout()
-    save_figure(fig, path)
+
+    title = "Precision-recall curve of each class against the rest, on the test images"
+    _plot_per_class_curves(labels, probabilities, path, title, PrecisionRecallDisplay, style)

@@ -66,9 +66,9 @@ class TileGrid:
         height, width = shape
         self.tile = (1.0, height / width) if width >= height else (width / height, 1.0)
         self.fontsize = fontsize
-        self.band = title_lines * fontsize * 1.3 / 72 / inch  # title room, in cell widths
+        band = title_lines * fontsize * 1.3 / 72 / inch  # title room, in cell widths
         titled = range(rows) if titled_rows is None else titled_rows
-        self.heights = [1 + self.GAP + (self.band if row in titled else 0) for row in range(rows)]
+        self.heights = [1 + self.GAP + (band if row in titled else 0) for row in range(rows)]
         self.width = cols * (1 + self.GAP)
         self.fig = plt.figure(figsize=(self.width * inch, sum(self.heights) * inch))
         self.ax = self.fig.add_axes((0, 0, 1, 1))
