@@ -13,7 +13,7 @@ from mnist_cnn import InputError
 from mnist_cnn.comparison import holdout_accuracy
 from mnist_cnn.data import check_known_md5, md5sum
 from mnist_cnn.training import write_scores
-from mnist_cnn.zenodo import check_secure_url
+from mnist_cnn.urls import check_secure_url
 
 SAMPLE = REPO / "resources" / "mnist_sample"
 

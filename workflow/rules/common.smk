@@ -23,7 +23,7 @@ from mnist_cnn.experiments import (
     replicate_number,
     run_configs,
 )
-from mnist_cnn.zenodo import check_secure_url
+from mnist_cnn.urls import check_secure_url
 
 
 def validate_config(values, where=""):

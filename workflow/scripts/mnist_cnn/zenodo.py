@@ -5,9 +5,7 @@ each file under a temporary name, checks its md5, renames it only when it matche
 downloads again when the connection drops mid-file or the checksum is wrong.
 """
 
-import ipaddress
 import logging
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from tqdm import tqdm
 from urllib3.util.retry import Retry
 
 from mnist_cnn import InputError
+from mnist_cnn.urls import check_secure_url
 
 log = logging.getLogger(__name__)
 
@@ -34,29 +33,6 @@ class RecordFile:
     size: int
     md5: str
     url: str
-
-
-def check_secure_url(url: str, what: str = "zenodo.url") -> None:
-    """Refuse a URL that is not https://, but for plain http:// to a loopback address.
-
-    The md5 each download is checked against comes from the same server: over plain http, whoever
-    sits on the way could change a file and its checksum alike.
-    """
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme == "https":
-        return
-    host = parts.hostname or ""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if parts.scheme == "http" and loopback:
-        return
-    raise InputError(
-        f"{what}: {url} is not https://: refused, because the md5 that checks each download comes "
-        "from the same server, and over plain http anyone on the way could change a file and its "
-        "checksum alike; use https:// (plain http:// only to a loopback address such as 127.0.0.1)"
-    )
 
 
 def http_session(retries: int, backoff: float) -> requests.Session:
