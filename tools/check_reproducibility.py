@@ -5,13 +5,14 @@
 
 Each run starts in an empty folder of its own (run1/ and run2/ under --workdir, or under a
 temporary folder that is removed when the check passes), with the config that `snakemake
---configfile FILE ...` run from the repository root has: config.yaml, then the given files, every
-relative path in them made absolute. Every file under results/ must be the
-same in both runs, byte for byte, with two exceptions: a Keras .keras archive holds the time it
-was saved (metadata.json's date_saved and the zip's entry times), so it is compared member by
-member, date_saved left out; and timings.tsv, the training times beside a comparison of
-experiments, is left out. Prints one line per file and exits 0 when all are the same, 1 when
-any file differs or is in one run only, 2 when a run fails or writes nothing under results/.
+--configfile FILE ...` run from the repository root has: config.yaml, then the given files,
+every relative path in them made absolute. Every file under results/ must be the same in both
+runs, byte for byte, with two exceptions: a Keras .keras archive holds the time it was saved
+(metadata.json's date_saved and the zip's entry times), so it is compared member by member,
+date_saved left out; and timings.tsv, the training times beside a comparison of experiments, is
+left out. Prints one line per file and exits 0 when all are the same, 1 when any file differs or
+is in one run only, 2 when a config file cannot be read or a run fails or writes nothing under
+results/.
 """
 
 import argparse
