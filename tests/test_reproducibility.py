@@ -1,8 +1,11 @@
 """tools/check_reproducibility.py: its comparison on real files, and the command on the sample data."""
 
 import gzip
+import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -124,6 +127,27 @@ def test_relative_paths_in_the_config_become_absolute(tmp_path):
             "model": str(tmp_path / "old" / "model.keras"),
         }
     }
+    # config.yaml's empty paths stay empty: nothing to make absolute
+    assert absolute_paths_config([REPO / "config.yaml"], tmp_path) == {}
+
+
+def test_relative_paths_of_experiments_become_absolute_and_files_merge_as_snakemake_merges(tmp_path):
+    """Any depth: an experiment's model.config_json too; the files merged key by key, in order."""
+    (tmp_path / "a.json").write_text('{"experiments": {"mine": {"model": {"config_json": "a.json"}}}}')
+    experiments = {
+        "mine": {"fit": {"epochs": 1}},
+        "other": {"model": {"config_json": "models/other.json"}},
+        "absolute": {"model": {"config_json": "/abs/model.json"}},
+        "empty": None,
+    }
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump({"experiments": experiments}))
+    files = [REPO / "config.yaml", tmp_path / "a.json", tmp_path / "b.yaml"]
+    assert absolute_paths_config(files, tmp_path / "here") == {
+        "experiments": {
+            "mine": {"model": {"config_json": str(tmp_path / "here" / "a.json")}},
+            "other": {"model": {"config_json": str(tmp_path / "here" / "models" / "other.json")}},
+        }
+    }
 
 
 def test_the_command_runs_the_workflow_twice_and_finds_the_results_equal(tmp_path, capsys):
@@ -158,17 +182,50 @@ def test_the_command_runs_the_workflow_twice_and_finds_the_results_equal(tmp_pat
         assert provenance["data"]["X_train.tsv.gz"]["path"] == str(SAMPLE / "X_train.tsv.gz")
 
 
+def test_the_runs_read_config_yaml_as_a_run_from_the_repository_root_does(tmp_path):
+    """The Snakefile's configfile, config.yaml, is read from the folder snakemake runs in: the
+    check's runs, each in its own folder, read the repository's. A copy of the repository whose
+    config.yaml sets another holdout size and random seed: both runs record them (the check run on
+    one job, the config each run records, as users run it from the copy's root)."""
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    for path in ("Snakefile", "workflow", "envs", "tools", "config", "resources/mnist_sample"):
+        if (REPO / path).is_dir():
+            shutil.copytree(REPO / path, checkout / path, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(REPO / path, checkout / path)
+    changed = yaml.safe_load((REPO / "config.yaml").read_text())
+    assert (changed["holdout"]["test_size"], changed["random_seed"]) == (0.2, 0)
+    changed["holdout"]["test_size"] = 0.25
+    changed["random_seed"] = 7
+    (checkout / "config.yaml").write_text(yaml.safe_dump(changed))
+    command = [sys.executable, "tools/check_reproducibility.py", "--workdir", str(tmp_path / "check")]
+    checked = subprocess.run(
+        [*command, "--", "results/config.yaml"], cwd=checkout, capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "same     results/config.yaml\n" in checked.stdout
+    for run in ("run1", "run2"):
+        recorded = yaml.safe_load((tmp_path / "check" / run / "results" / "config.yaml").read_text())
+        assert recorded["holdout"]["test_size"] == 0.25
+        assert recorded["random_seed"] == 7
+        assert recorded["fit"] == {**changed["fit"], "epochs": 10, "batch_size": 100}  # config/sample.yaml
+        assert recorded["data"]["dir"] == str(checkout / "resources" / "mnist_sample")
+
+
 def test_the_check_of_a_sweep_finds_the_comparison_the_same(tmp_path, capsys):
     """Two experiments (small dense models, one epoch on the sample): the comparison is the same in
-    both runs; the training times, which are not, are in timings.tsv and left out."""
+    both runs; the training times, which are not, are in timings.tsv and left out. The second
+    experiment's model is a JSON file named by a path relative to where the check runs, as a user
+    names one from the repository root: each run, in its own folder, finds it."""
     dense = {"model": {"layers": [{"type": "Dense", "args": {"units": 10, "activation": "softmax"}}]}}
+    model_json = tmp_path / "softmax.json"
+    model_json.write_text(build_model(CONFIG["model"]["input_shape"], dense["model"]["layers"]).to_json())
+    from_json = {"model": {"config_json": os.path.relpath(model_json)}, "random_seed": 1}
     sweep = tmp_path / "sweep.yaml"
     sweep.write_text(
         yaml.safe_dump(
-            {
-                "fit": {"epochs": 1},
-                "experiments": {"softmax": dense, "softmax_seed_1": {**dense, "random_seed": 1}},
-            }
+            {"fit": {"epochs": 1}, "experiments": {"softmax": dense, "softmax_json_seed_1": from_json}}
         )
     )
     configfiles = [str(REPO / "config" / "sample.yaml"), str(sweep)]
@@ -177,7 +234,7 @@ def test_the_check_of_a_sweep_finds_the_comparison_the_same(tmp_path, capsys):
     assert status == 0, output
     assert "same     results/experiments/comparison.tsv\n" in output
     assert "same     results/experiments/comparison.png\n" in output
-    assert "same     results/experiments/softmax_seed_1/predictions.tsv\n" in output
+    assert "same     results/experiments/softmax_json_seed_1/predictions.tsv\n" in output
     assert "left out results/experiments/timings.tsv (wall times)\n" in output
     assert "DIFFERS" not in output
     assert re.search(r"all \d+ files under results/ are the same in both runs", output)
@@ -188,6 +245,12 @@ def test_the_check_of_a_sweep_finds_the_comparison_the_same(tmp_path, capsys):
     assert all("train_seconds" in table for table in timings)
     comparison = (tmp_path / "check" / "run1" / "results" / "experiments" / "comparison.tsv").read_text()
     assert "seconds" not in comparison
+    recorded = yaml.safe_load(
+        (
+            tmp_path / "check" / "run1" / "results" / "experiments" / "softmax_json_seed_1" / "config.yaml"
+        ).read_text()
+    )
+    assert recorded["model"]["config_json"] == str(model_json)
 
 
 def test_a_failing_run_stops_the_check_with_its_error(tmp_path, capsys):
@@ -201,6 +264,14 @@ def test_a_failing_run_stops_the_check_with_its_error(tmp_path, capsys):
         in output
     )
     assert not (tmp_path / "check" / "run2").exists()
+
+
+def test_a_config_file_that_is_no_yaml_stops_the_check_before_any_run(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("fit:\n  epochs: [1\n")
+    assert main(["--configfile", str(bad), "--workdir", str(tmp_path / "check")]) == 2
+    assert f"--configfile {bad}: Config file is not valid JSON or YAML" in capsys.readouterr().out
+    assert list((tmp_path / "check").iterdir()) == []
 
 
 def test_the_runs_must_start_from_scratch(tmp_path, capsys):

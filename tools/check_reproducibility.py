@@ -4,12 +4,15 @@
                                           [-- MORE SNAKEMAKE ARGUMENTS]
 
 Each run starts in an empty folder of its own (run1/ and run2/ under --workdir, or under a
-temporary folder that is removed when the check passes). Every file under results/ must be the
-same in both runs, byte for byte, with two exceptions: a Keras .keras archive holds the time it
-was saved (metadata.json's date_saved and the zip's entry times), so it is compared member by
-member, date_saved left out; and timings.tsv, the training times beside a comparison of
-experiments, is left out. Prints one line per file and exits 0 when all are the same, 1 when
-any file differs or is in one run only, 2 when a run fails or writes nothing under results/.
+temporary folder that is removed when the check passes), with the config that `snakemake
+--configfile FILE ...` run from the repository root has: config.yaml, then the given files,
+every relative path in them made absolute. Every file under results/ must be the same in both
+runs, byte for byte, with two exceptions: a Keras .keras archive holds the time it was saved
+(metadata.json's date_saved and the zip's entry times), so it is compared member by member,
+date_saved left out; and timings.tsv, the training times beside a comparison of experiments, is
+left out. Prints one line per file and exits 0 when all are the same, 1 when any file differs or
+is in one run only, 2 when a config file cannot be read or a run fails or writes nothing under
+results/.
 """
 
 import argparse
@@ -23,10 +26,19 @@ import zipfile
 from pathlib import Path
 
 import yaml
+from snakemake.common.configfile import load_configfile
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import update_config
 
 REPO = Path(__file__).resolve().parents[1]
-# Config keys that hold paths; a relative one is relative to where snakemake runs, so it is made
-# absolute against the folder the check runs in before the runs move to their own folders.
+# The Snakefile's `configfile: "config.yaml"`, which snakemake looks up in the folder it runs in:
+# in a run from the repository root, this one; in run1/ and run2/, none. So the runs are given it
+# as their first --configfile, and Snakemake merges the rest over it as it does from the root.
+WORKFLOW_CONFIG = REPO / "config.yaml"
+# Config keys that hold paths, by the section they are in, wherever that section is (at the top
+# or in an experiment, experiments.<name>.model.config_json). A relative path is relative to where
+# snakemake runs, so it is made absolute against the folder the check runs in before the runs
+# move to their own folders.
 PATH_KEYS = (
     ("data", "dir"),
     ("model", "config_json"),
@@ -104,16 +116,33 @@ def compare_results(first: Path, second: Path) -> list[tuple[str, str | None]]:
 
 
 def absolute_paths_config(configfiles: list[Path], base: Path) -> dict:
-    """A config that makes the PATH_KEYS of ``configfiles`` (the last one setting each) absolute."""
+    """A config that makes every relative path of ``configfiles`` absolute against ``base``: the
+    files merged in order as Snakemake merges them, then the PATH_KEYS at any depth."""
+    config = {}
+    for configfile in configfiles:
+        try:
+            update_config(config, load_configfile(configfile))
+        except WorkflowError as error:
+            raise WorkflowError(f"--configfile {configfile}: {error}") from None
+    return absolute_paths(config, base)
+
+
+def absolute_paths(values: dict, base: Path, section=None) -> dict:
+    """The relative paths below ``values`` (the mapping under ``section``), made absolute, in
+    mappings as they are nested there."""
     overrides = {}
-    for section, key in PATH_KEYS:
-        value = None
-        for configfile in configfiles:
-            value = (yaml.safe_load(configfile.read_text()) or {}).get(section, {}).get(key, value)
-        if isinstance(value, list):  # apply.tables
-            overrides.setdefault(section, {})[key] = [str((base / path).resolve()) for path in value]
-        elif value and not Path(value).is_absolute():
-            overrides.setdefault(section, {})[key] = str((base / value).resolve())
+    for key, value in values.items():
+        if isinstance(value, dict):
+            if nested := absolute_paths(value, base, key):
+                overrides[key] = nested
+        elif (section, key) in PATH_KEYS:
+            paths = value if isinstance(value, list) else [value]  # a list: apply.tables
+            # a value of the wrong type is left to the runs, whose config check names it
+            if any(isinstance(path, str) and path and not Path(path).is_absolute() for path in paths):
+                absolute = [
+                    str((base / path).resolve()) if isinstance(path, str) and path else path for path in paths
+                ]
+                overrides[key] = absolute if isinstance(value, list) else absolute[0]
     return overrides
 
 
@@ -127,8 +156,8 @@ def run_workflow(
         "--snakefile", str(REPO / "Snakefile"),
         "--directory", str(workdir),
         "--cores", str(cores),
+        *more_args,  # before --configfile, which would take a target given here as a config file
         "--configfile", *map(str, configfiles),
-        *more_args,
     ]  # fmt: skip
     start = time.perf_counter()
     with open(workdir / "snakemake.out", "w") as out:
@@ -138,7 +167,12 @@ def run_workflow(
 
 def check(configfiles: list[Path], cores: int, workdir: Path, more_args: list[str]) -> int:
     """Two runs and their comparison, reported on stdout; the exit status (see the module's docstring)."""
-    overrides = absolute_paths_config(configfiles, Path.cwd())
+    configfiles = [WORKFLOW_CONFIG, *configfiles]
+    try:
+        overrides = absolute_paths_config(configfiles, Path.cwd())
+    except WorkflowError as error:
+        print(error)
+        return 2
     if overrides:
         (workdir / "paths.yaml").write_text(yaml.safe_dump(overrides))
         configfiles = [*configfiles, workdir / "paths.yaml"]
