@@ -51,18 +51,6 @@ def env_pins(path: Path) -> tuple[dict[str, str], dict[str, str]]:
     return conda, pip
 
 
-def rule_scripts_and_envs() -> dict[str, tuple[Path, Path]]:
-    """rule name -> (script, env file), read from workflow/rules/*.smk."""
-    found = {}
-    for smk in (REPO / "workflow" / "rules").glob("*.smk"):
-        for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
-            name = block.split(":")[0]
-            conda = re.search(r'conda:\s+"([^"]+)"', block)
-            script = re.search(r'script:\s+"([^"]+)"', block)
-            found[name] = ((smk.parent / script[1]).resolve(), (smk.parent / conda[1]).resolve())
-    return found
-
-
 def imported_distributions(script: Path) -> set[str]:
     """Distributions a script needs: its imports and those of the mnist_cnn modules it uses."""
     modules, todo, seen = set(), [script], set()
@@ -113,16 +101,16 @@ def test_requirements_pin_what_is_installed():
         assert importlib.metadata.version(name) == version, name
 
 
-@pytest.mark.parametrize("rule", sorted(rule_scripts_and_envs()))
+@pytest.mark.parametrize("rule", sorted(lock_envs.rule_environments()))
 def test_each_rule_env_holds_what_its_script_imports(rule):
-    script, env_file = rule_scripts_and_envs()[rule]
+    script, env_file = lock_envs.rule_environments()[rule]
     _, pip = env_pins(env_file)
     missing = imported_distributions(script) - set(pip)
     assert not missing, f"rule {rule}: {env_file.name} lacks {sorted(missing)}"
 
 
 def test_every_rule_has_a_script_and_an_env():
-    rules = rule_scripts_and_envs()
+    rules = lock_envs.rule_environments()
     # every job of a run (check_data_train and check_data_test are one rule), compare, the apply jobs
     jobs = {"check_data" if name.startswith("check_data_") else name for name in JOB_NAMES}
     assert set(rules) == jobs | {"compare", *APPLY_JOBS}

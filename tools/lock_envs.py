@@ -56,6 +56,18 @@ ENVS = {
 }
 
 
+def rule_environments() -> dict[str, tuple[Path, Path]]:
+    """rule name -> (its script, its env file), as workflow/rules/*.smk declare them."""
+    found = {}
+    for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
+            name = block.split(":")[0]
+            conda = re.search(r'conda:\s+"([^"]+)"', block)
+            script = re.search(r'script:\s+"([^"]+)"', block)
+            found[name] = ((smk.parent / script[1]).resolve(), (smk.parent / conda[1]).resolve())
+    return found
+
+
 class LockError(Exception):
     """requirements.txt and an environment do not fit together."""
 

@@ -27,6 +27,8 @@ def start(snakemake) -> None:
     sys.stderr.flush()
     os.dup2(log.fileno(), 2)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # which environment ran the job: with --sdm conda, the rule's own (tests/test_conda.py reads it)
+    logging.info("rule %s: Python %s in %s", snakemake.rule, sys.version.split()[0], sys.prefix)
 
     def report(kind, error, traceback):
         if not issubclass(kind, InputError):
