@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
-from workflow_runner import REPO, run_snakemake
+from workflow_runner import KEEP_INCOMPLETE, REPO, files_below, run_snakemake
 
 from mnist_cnn import InputError
 from mnist_cnn.comparison import agreement_table
@@ -145,12 +145,12 @@ def test_bad_images_are_named_and_nothing_is_written(tmp_path, bad, message):
         (folder / "notes.txt").write_text("the digits I wrote on Monday\n")
     elif bad == "no_ink":  # a photo of blank paper
         Image.new("L", (120, 160), 250).save(folder / "blank.png")
-    result = run_snakemake(tmp_path / "run", {"apply": {"images": str(folder)}}, "results/applied/digits.tsv")
+    result = run_snakemake(
+        tmp_path / "run", {"apply": {"images": str(folder)}}, "results/applied/digits.tsv", KEEP_INCOMPLETE
+    )
     assert result.returncode != 0
     assert re.search(message, result.output), result.output
-    assert not (tmp_path / "run" / "results" / "applied").exists() or not any(
-        (tmp_path / "run" / "results" / "applied").iterdir()
-    )
+    assert files_below(tmp_path / "run" / "results") == []
 
 
 def test_a_table_of_the_wrong_width_is_named_and_nothing_is_written(earlier_run, table, tmp_path):
@@ -159,15 +159,13 @@ def test_a_table_of_the_wrong_width_is_named_and_nothing_is_written(earlier_run,
     rows = table.read_text().splitlines()
     narrow.write_text("\n".join([rows[1], "\t".join(rows[2].split("\t")[:783])]) + "\n")  # no header
     config = {"apply": {"tables": [str(table), str(narrow)], "model": str(model)}}
-    result = run_snakemake(tmp_path / "run", config, "apply")
+    result = run_snakemake(tmp_path / "run", config, "apply", KEEP_INCOMPLETE)
     assert result.returncode != 0
     assert (
         "Error in rule apply_model: narrow.tsv, line 2: expected 784 tab-separated pixel values, found 783 values"
         in (result.output)
     )
-    assert not (tmp_path / "run" / "results" / "applied").exists() or not any(
-        (tmp_path / "run" / "results" / "applied").iterdir()
-    )
+    assert files_below(tmp_path / "run" / "results") == []
 
 
 @pytest.mark.parametrize(

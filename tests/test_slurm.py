@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 from slurm_cluster import SlurmCluster, why_not_here
-from workflow_runner import JOB_NAMES, REPO, planned_resources
+from workflow_runner import JOB_NAMES, KEEP_INCOMPLETE, REPO, files_below, planned_resources
 from zenodo_server import FakeZenodo
 
 from mnist_cnn import ZENODO_FILES
@@ -166,7 +166,9 @@ def test_a_failing_job_fails_the_run(cluster, tmp_path):
     (data / "X_train.tsv.gz").write_bytes(gzip.compress("".join(lines).encode()))
 
     # only the data check, to keep it short
-    result = run_on_slurm(cluster, tmp_path / "run", {"data": {"dir": str(data)}}, "results/data/train.npz")
+    result = run_on_slurm(
+        cluster, tmp_path / "run", {"data": {"dir": str(data)}}, "results/data/train.npz", KEEP_INCOMPLETE
+    )
     assert result.returncode == 1, result.output
     message = "X_train.tsv.gz, line 2, column 400: expected a pixel value 0..255, found 999"
     assert message in (tmp_path / "run" / "logs" / "check_data_train.log").read_text()
@@ -180,7 +182,7 @@ def test_a_failing_job_fails_the_run(cluster, tmp_path):
         assert job["TimeLimit"] == str(first["runtime"] * 2**attempt), job
         assert f"mem={first['mem_mb'] * 2**attempt}M," in job["Tres"], job
     assert "Error in rule check_data" in result.output
-    assert not (tmp_path / "run" / "results" / "data" / "train.npz").exists()
+    assert files_below(tmp_path / "run" / "results") == []
 
 
 # Seconds of training (at the speed measured in sample_run) that the test asks for: more than a

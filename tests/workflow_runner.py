@@ -64,3 +64,13 @@ def planned_resources(workdir: Path, config: dict, *args: str) -> dict[str, dict
             job = {name: int(values[name]) for name in ("runtime", "mem_mb")}
             assert planned.setdefault(rule, job) == job, f"jobs of rule {rule} differ: {job}, {planned[rule]}"
     return planned
+
+
+# Snakemake deletes a failed job's declared outputs itself: a test of what a failing script leaves
+# behind runs with this, so that whatever the script wrote stays to be seen.
+KEEP_INCOMPLETE = "--keep-incomplete"
+
+
+def files_below(folder: Path) -> list[str]:
+    """Every file below ``folder`` (its path relative to ``folder``), hidden ones too; [] if it is absent."""
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
