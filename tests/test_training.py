@@ -265,7 +265,7 @@ def test_a_saved_training_state_resumes_only_the_same_model_settings_data_precis
         open_training_state(state, keys[-2])
     assert not (state / "keras").exists()
     assert (
-        f"deleting the training state in {state}: saved for another precision (float32 then, "
+        f"deleting the training state in {state}: it was saved with other precision (float32 then, "
         "mixed_bfloat16 now); training starts afresh" in caplog.text
     )
     (state / "keras").mkdir()
@@ -273,7 +273,7 @@ def test_a_saved_training_state_resumes_only_the_same_model_settings_data_precis
         open_training_state(state, keys[-1])
     assert not (state / "keras").exists()
     assert (
-        "saved for another precision (mixed_bfloat16 then, float32 now) and threads (2 then, 1 now)"
+        "it was saved with other precision (mixed_bfloat16 then, float32 now) and threads (2 then, 1 now)"
         in caplog.text
     )
 

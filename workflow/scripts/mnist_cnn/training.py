@@ -250,7 +250,7 @@ def state_key(
         digest.update(part.encode() + b"\0")
     digest.update(images.tobytes())
     digest.update(labels.tobytes())
-    return {"model, settings and data": digest.hexdigest(), "precision": precision, "threads": threads}
+    return {"model, settings or data": digest.hexdigest(), "precision": precision, "threads": threads}
 
 
 def open_training_state(state_dir: Path, key: dict) -> Path:
@@ -263,19 +263,20 @@ def open_training_state(state_dir: Path, key: dict) -> Path:
     if state_dir.exists():
         saved = json.loads(key_file.read_text()) if key_file.exists() else {}
         changed = [
-            name if name == "model, settings and data" else f"{name} ({saved.get(name)} then, {value} now)"
+            name if name == "model, settings or data" else f"{name} ({saved.get(name)} then, {value} now)"
             for name, value in key.items()
             if saved.get(name) != value
         ]
         if changed:
             logging.info(
-                "deleting the training state in %s: saved for another %s; training starts afresh",
+                "deleting the training state in %s: it was saved with other %s; training starts afresh",
                 state_dir,
                 " and ".join(changed),
             )
             shutil.rmtree(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
-    key_file.write_text(json.dumps(key))
+    key_file.with_suffix(".partial").write_text(json.dumps(key))
+    os.replace(key_file.with_suffix(".partial"), key_file)
     return state_dir
 
 
