@@ -1,8 +1,11 @@
-"""Interrupted runs: train resumes from its last saved epoch, after Snakemake itself was killed too.
+"""Interrupted runs: train resumes from its last saved epoch, after Snakemake itself was killed too,
+and a train job that dies after fit is not trained again.
 
 The real ``snakemake`` trains on the sample; the test kills the whole run (Snakemake and the train
 job, SIGKILL) as soon as the first epoch's state is on disk, recovers as the README says
-(``--unlock``, then the same command) and compares the result with an uninterrupted run.
+(``--unlock``, then the same command) and compares the result with an uninterrupted run. Other
+runs fail as they write the model after fit (tests/failing_write makes the write fail), then run
+again.
 """
 
 import json
@@ -27,6 +30,21 @@ EPOCHS = 6
 CONFIG = {"data": {"dir": str(SAMPLE)}, "fit": {"epochs": EPOCHS, "batch_size": 100}}
 TARGET = "results/model/train_metrics.tsv"
 STATE = Path("results/model/train_state")
+# EarlyStopping with a min_delta of 10: no epoch improves on the first, so fit stops after epoch 2,
+# and restore_best_weights gives back epoch 1's weights
+EARLY_STOPPING = {
+    **CONFIG,
+    "fit": {
+        **CONFIG["fit"],
+        "callbacks": [
+            {
+                "type": "EarlyStopping",
+                "args": {"monitor": "val_loss", "min_delta": 10, "patience": 1, "restore_best_weights": True},
+            }
+        ],
+    },
+}
+FAILING_WRITE = Path(__file__).parent / "failing_write"
 
 
 def weights(path: Path) -> list[np.ndarray]:
@@ -47,9 +65,9 @@ def saved_epoch(workdir: Path) -> int:
         return 0
 
 
-def snakemake_command(workdir: Path) -> list[str]:
-    """run_snakemake's command for TARGET with CONFIG, for a process that the test handles itself."""
-    (workdir / "test_config.yaml").write_text(json.dumps(CONFIG))
+def snakemake_command(workdir: Path, config: dict = CONFIG) -> list[str]:
+    """run_snakemake's command for TARGET with ``config``, for a process that the test handles itself."""
+    (workdir / "test_config.yaml").write_text(json.dumps(config))
     return [
         sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
         "--cores", "2", TARGET, "--configfile", str(REPO / "config.yaml"), str(workdir / "test_config.yaml"),
@@ -160,6 +178,53 @@ def test_resumed_training_gives_the_uninterrupted_results(interrupted, uninterru
     assert pd.read_csv(workdir / "results/model/history.tsv", sep="\t")["epoch"].tolist() == list(
         range(1, EPOCHS + 1)
     )
+
+
+def run_train(workdir: Path, config: dict, failing_write: str | None = None) -> subprocess.CompletedProcess:
+    """``snakemake_command``'s run; with ``failing_write``, writing a file whose path ends so fails."""
+    env = dict(os.environ)
+    if failing_write:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(FAILING_WRITE), env.get("PYTHONPATH")]))
+        env["FAIL_WRITING"] = failing_write
+    return subprocess.run(
+        snakemake_command(workdir, config), env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def stopped_early(tmp_path_factory):
+    """An uninterrupted run that EarlyStopping stops after epoch 2."""
+    workdir = tmp_path_factory.mktemp("stopped_early")
+    run = run_train(workdir, EARLY_STOPPING)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert pd.read_csv(workdir / "results/model/history.tsv", sep="\t")["epoch"].tolist() == [1, 2]
+    return workdir
+
+
+@pytest.mark.parametrize("early_stopping", [False, True], ids=["all-epochs", "early-stopping"])
+def test_a_train_job_that_dies_after_fit_is_not_trained_again(request, tmp_path, early_stopping):
+    """The job fails as it saves model.keras, as it would on a full disk or at a SLURM time limit
+    (the ONNX export, when train makes it, comes later still); the same command then writes the
+    outputs of an uninterrupted run without training."""
+    config, epochs, reference = (
+        (EARLY_STOPPING, 2, request.getfixturevalue("stopped_early"))
+        if early_stopping
+        else (CONFIG, EPOCHS, request.getfixturevalue("uninterrupted")[0])
+    )
+    failed = run_train(tmp_path, config, failing_write="results/model/model.keras")
+    assert failed.returncode != 0
+    log = (tmp_path / "logs" / "train.log").read_text()
+    assert "No space left on device (the test's failing write): 'results/model/model.keras'" in log, log
+    assert log.count(" INFO epoch ") == epochs
+    rerun = run_train(tmp_path, config)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    log = (tmp_path / "logs" / "train.log").read_text()
+    assert " INFO epoch " not in log, log
+    assert f"fit had ended ({epochs} epochs) before the job was cut short" in log, log
+    for name in ("weights.h5", "history.tsv", "train_metrics.tsv"):
+        written = (tmp_path / "results" / "model" / name).read_bytes()
+        assert written == (reference / "results" / "model" / name).read_bytes(), name
+    assert not (tmp_path / STATE).exists()
 
 
 def test_each_rule_sets_its_resources_and_a_retry_gets_twice_as_much(tmp_path):

@@ -1,7 +1,9 @@
 """Training on a small stratified subset of the real digits: split, fit, save, determinism."""
 
 import json
+import logging
 import platform
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 import h5py
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 import yaml
@@ -236,23 +239,102 @@ def test_weights_h5_has_the_layout_keras_2_reads(tmp_path):
         np.testing.assert_array_equal(array, expected)
 
 
-def test_a_saved_training_state_resumes_only_the_same_model_settings_and_data(train_split, tmp_path):
+def test_a_saved_training_state_resumes_only_the_same_model_settings_data_precision_and_threads(
+    train_split, tmp_path, caplog
+):
     images, labels = train_split
     model_json, settings = tutorial_json(), builder(epochs=3)
-    key = state_key(model_json, settings, HOLDOUT, images, labels)
+    key = state_key(model_json, settings, HOLDOUT, images, labels, "float32", 2)
     state = open_training_state(tmp_path / "state", key)
     (state / "keras").mkdir()  # as BackupAndRestore leaves it after an epoch
     assert (open_training_state(state, key) / "keras").exists()
     other_layers = json.loads(model_json)
     other_layers["config"]["layers"][2]["config"]["filters"] = 32
     changes = [
-        (json.dumps(other_layers), settings, HOLDOUT, images, labels),
-        (model_json, builder(epochs=4), HOLDOUT, images, labels),
-        (model_json, {**settings, "random_seed": 1}, HOLDOUT, images, labels),
-        (model_json, settings, {**HOLDOUT, "test_size": 0.1}, images, labels),
-        (model_json, settings, HOLDOUT, images[::-1], labels[::-1]),
+        (json.dumps(other_layers), settings, HOLDOUT, images, labels, "float32", 2),
+        (model_json, builder(epochs=4), HOLDOUT, images, labels, "float32", 2),
+        (model_json, {**settings, "random_seed": 1}, HOLDOUT, images, labels, "float32", 2),
+        (model_json, settings, {**HOLDOUT, "test_size": 0.1}, images, labels, "float32", 2),
+        (model_json, settings, HOLDOUT, images[::-1], labels[::-1], "float32", 2),
+        (model_json, settings, HOLDOUT, images, labels, "mixed_bfloat16", 2),
+        (model_json, settings, HOLDOUT, images, labels, "float32", 1),
     ]
-    keys = {state_key(*change) for change in changes}
-    assert len(keys) == len(changes) and key not in keys
-    open_training_state(state, keys.pop())
+    keys = [state_key(*change) for change in changes]
+    assert len({json.dumps(other) for other in keys}) == len(changes) and key not in keys
+    with caplog.at_level(logging.INFO):
+        open_training_state(state, keys[-2])
     assert not (state / "keras").exists()
+    assert (
+        f"deleting the training state in {state}: it was saved with other precision (float32 then, "
+        "mixed_bfloat16 now); training starts afresh" in caplog.text
+    )
+    (state / "keras").mkdir()
+    with caplog.at_level(logging.INFO):
+        open_training_state(state, keys[-1])
+    assert not (state / "keras").exists()
+    assert (
+        "it was saved with other precision (mixed_bfloat16 then, float32 now) and threads (2 then, 1 now)"
+        in caplog.text
+    )
+
+
+def test_the_state_is_keyed_by_the_precision_auto_chose_and_the_thread_count(train_split, tmp_path):
+    settings = builder("auto", epochs=1, batch_size=200)
+    train(tutorial_json(), settings, *train_split, HOLDOUT, 10, machine=PLAIN_CPU, state_dir=tmp_path)
+    key = json.loads((tmp_path / "key.json").read_text())
+    assert key["precision"] == "float32"
+    assert key["threads"] == tf.config.threading.get_intra_op_parallelism_threads()
+
+
+def epochs_trained(caplog) -> list[str]:
+    return [
+        record.getMessage().split(":")[0]
+        for record in caplog.records
+        if record.getMessage().startswith("epoch ")
+    ]
+
+
+@pytest.mark.parametrize("restore_best_weights", [False, True], ids=["last-weights", "restore-best-weights"])
+def test_a_fit_that_ended_is_never_trained_past_its_end(train_split, tmp_path, caplog, restore_best_weights):
+    """EarlyStopping stops after epoch 2 of 4: with a min_delta of 10, no epoch improves on the first."""
+    stop = {
+        "monitor": "val_loss",
+        "min_delta": 10,
+        "patience": 1,
+        "restore_best_weights": restore_best_weights,
+    }
+    settings = builder(epochs=4, batch_size=200, callbacks=[{"type": "EarlyStopping", "args": stop}])
+    state, model_json = tmp_path / "state", tutorial_json()  # one JSON: each numbers its layers anew
+    with caplog.at_level(logging.INFO):
+        model, history, scores = train(model_json, settings, *train_split, HOLDOUT, 10, state_dir=state)
+    assert epochs_trained(caplog) == ["epoch 1/4", "epoch 2/4"]
+    results = [(model.get_weights(), history, scores)]
+    # the job dies after fit: the fitted model is read back
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        model, history, scores = train(model_json, settings, *train_split, HOLDOUT, 10, state_dir=state)
+    assert epochs_trained(caplog) == []
+    assert (
+        f"fit had ended (2 epochs) before the job was cut short: its model, history and holdout scores are read from {state / 'fitted'}"
+        in caplog.text
+    )
+    results.append((model.get_weights(), history, scores))
+    # the job dies after fit but before the fitted model is saved: the state holds epoch 2
+    shutil.rmtree(state / "fitted")
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        model, history, scores = train(model_json, settings, *train_split, HOLDOUT, 10, state_dir=state)
+    if restore_best_weights:  # epoch 1's weights were lost with the job: fit again, to the same end
+        assert (
+            "fit had ended, but the weights that restore_best_weights restores were not saved" in caplog.text
+        )
+        assert epochs_trained(caplog) == ["epoch 1/4", "epoch 2/4"]
+    else:
+        assert "fit had ended (2 epochs) before an interruption: its last epoch restored" in caplog.text
+        assert epochs_trained(caplog) == []
+    results.append((model.get_weights(), history, scores))
+    for weights, history, scores in results[1:]:
+        for array, expected in zip(weights, results[0][0], strict=True):
+            np.testing.assert_array_equal(array, expected)
+        pd.testing.assert_frame_equal(history, results[0][1])
+        assert scores == results[0][2]

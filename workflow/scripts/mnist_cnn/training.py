@@ -32,8 +32,9 @@ class EpochProgress(keras.callbacks.Callback):
     """What ``fit`` reports as it goes: a log line as each epoch ends, a progress bar on a terminal.
 
     It also keeps every epoch's row of the history (in ``state_dir``/history.json when training
-    can resume, so that a resumed run's history starts at epoch 1), and continues the shuffling of
-    ``shuffled`` where an interrupted run left it.
+    can resume, so that a resumed run's history starts at epoch 1), with whether a callback stopped
+    fit after the last one, and continues the shuffling of ``shuffled`` where an interrupted run
+    left it.
     """
 
     def __init__(self, epochs: int, steps: int, images: int, shuffled=None, state_dir=None, terminal=None):
@@ -42,9 +43,7 @@ class EpochProgress(keras.callbacks.Callback):
         self.shuffled, self.terminal = shuffled, terminal
         self.history_path = None if state_dir is None else Path(state_dir) / "history.json"
         # rows of the epochs a killed run finished; cut to the epochs its saved state holds below
-        self.rows = []
-        if self.history_path is not None and self.history_path.exists():
-            self.rows = json.loads(self.history_path.read_text())
+        self.rows, self.stopped = saved_history(state_dir)
         self.first_epoch = None  # the first epoch this run trains (0-based), if any
         self.seconds = 0.0  # on training batches; the holdout evaluation is left out
         self.bar = None
@@ -99,9 +98,11 @@ class EpochProgress(keras.callbacks.Callback):
         self._stop()
         row = {"epoch": epoch + 1, **{name: float(value) for name, value in logs.items()}}
         self.rows.append(row)
+        # EarlyStopping's on_epoch_end, which comes first, has set it if fit stops here
+        self.stopped = bool(self.model.stop_training)
         if self.history_path is not None:
             partial = self.history_path.with_suffix(".partial")
-            partial.write_text(json.dumps(self.rows))
+            partial.write_text(json.dumps({"rows": self.rows, "stopped": self.stopped}))
             os.replace(partial, self.history_path)
         scores = ", ".join(f"{name} {value:.4f}" for name, value in row.items() if name != "epoch")
         logging.info(
@@ -116,6 +117,16 @@ class EpochProgress(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.bar is not None:
             self.bar.close()
+
+
+def saved_history(state_dir) -> tuple[list[dict], bool]:
+    """The history rows EpochProgress saved in ``state_dir`` (none without one), and whether a
+    callback stopped fit after the last of them."""
+    path = None if state_dir is None else Path(state_dir) / "history.json"
+    if path is None or not path.exists():
+        return [], False
+    saved = json.loads(path.read_text())
+    return saved["rows"], saved["stopped"]
 
 
 def cpu_flags() -> set[str]:
@@ -222,28 +233,79 @@ def targets(labels: np.ndarray, loss: str, num_classes: int) -> np.ndarray:
     return keras.utils.to_categorical(labels, num_classes)
 
 
-def state_key(model_json: str, builder: dict, holdout: dict, images: np.ndarray, labels: np.ndarray) -> str:
-    """What a saved training state belongs to: the exact model, training settings, holdout and data."""
+def state_key(
+    model_json: str,
+    builder: dict,
+    holdout: dict,
+    images: np.ndarray,
+    labels: np.ndarray,
+    precision: str,
+    threads: int,
+) -> dict:
+    """What a saved training state belongs to: the exact model, training settings, holdout and data,
+    and what else changes the numbers: the ``precision`` policy used (``auto`` may choose another on
+    another machine) and the number of ``threads`` (they change the order of the sums)."""
     digest = hashlib.md5()
     for part in (model_json, json.dumps(builder, sort_keys=True), json.dumps(holdout, sort_keys=True)):
         digest.update(part.encode() + b"\0")
     digest.update(images.tobytes())
     digest.update(labels.tobytes())
-    return digest.hexdigest()
+    return {"model, settings or data": digest.hexdigest(), "precision": precision, "threads": threads}
 
 
-def open_training_state(state_dir: Path, key: str) -> Path:
+def open_training_state(state_dir: Path, key: dict) -> Path:
     """``state_dir``, holding the state of an interrupted run with the same ``key`` if there is one.
 
-    A state saved for another model, other settings or other data is deleted: it never resumes.
+    A state saved for another model, other settings, other data, another precision or another
+    thread count is deleted, with a log line that says which: it never resumes.
     """
-    key_file = state_dir / "key"
-    if state_dir.exists() and not (key_file.exists() and key_file.read_text() == key):
-        logging.info("deleting the training state in %s: it was saved for another config or data", state_dir)
-        shutil.rmtree(state_dir)
+    key_file = state_dir / "key.json"
+    if state_dir.exists():
+        saved = json.loads(key_file.read_text()) if key_file.exists() else {}
+        changed = [
+            name if name == "model, settings or data" else f"{name} ({saved.get(name)} then, {value} now)"
+            for name, value in key.items()
+            if saved.get(name) != value
+        ]
+        if changed:
+            logging.info(
+                "deleting the training state in %s: it was saved with other %s; training starts afresh",
+                state_dir,
+                " and ".join(changed),
+            )
+            shutil.rmtree(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
-    key_file.write_text(key)
+    key_file.with_suffix(".partial").write_text(json.dumps(key))
+    os.replace(key_file.with_suffix(".partial"), key_file)
     return state_dir
+
+
+def save_fitted(state_dir: Path, model: keras.Model, rows: list[dict], scores: dict[str, float]) -> None:
+    """The result of a fit that ended, in ``state_dir``/fitted: the model (with what
+    ``restore_best_weights`` restored), its history and holdout scores. Written as fit returns, so
+    that a job cut short while it writes its outputs goes straight back to writing them."""
+    partial = state_dir / "fitted.partial"
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir()
+    model.save(partial / "model.keras")
+    (partial / "fit.json").write_text(json.dumps({"history": rows, "scores": scores}))
+    os.replace(partial, state_dir / "fitted")
+
+
+def read_fitted(state_dir: Path) -> tuple[keras.Model, pd.DataFrame, dict[str, float]] | None:
+    """What ``save_fitted`` saved in ``state_dir``, as ``train`` returns it; None if nothing was."""
+    fitted = state_dir / "fitted"
+    if not fitted.exists():
+        return None
+    saved = json.loads((fitted / "fit.json").read_text())
+    logging.info(
+        "fit had ended (%d epochs) before the job was cut short: its model, history and holdout scores "
+        "are read from %s; no epoch is trained again",
+        len(saved["history"]),
+        fitted,
+    )
+    return keras.models.load_model(fitted / "model.keras"), pd.DataFrame(saved["history"]), saved["scores"]
 
 
 def train(
@@ -261,21 +323,41 @@ def train(
 
     The model is made here, after seeding, so that its initial weights follow the seed too.
     ``machine``: the hardware precision ``auto`` goes by (default: this one's).
-    With ``state_dir``, the state is saved there after every epoch (the caller deletes it once the
-    results are written), and a run that was killed resumes from its last saved epoch. A progress
-    bar goes to ``terminal``, if given.
+    With ``state_dir``, the state is saved there after every epoch, and the model, history and
+    scores once fit ends (the caller deletes it once the results are written). A run that was
+    killed resumes from its last saved epoch, or returns what the ended fit saved without training.
+    A progress bar goes to ``terminal``, if given.
     """
     seed = builder["random_seed"]
     policy, why = resolve_precision(builder.get("precision", "float32"), machine or hardware())
     logging.info("precision: %s (%s)", policy, why)
+    fit = builder["fit"]
+    model_callbacks = make_callbacks(builder)
+    restores_best = any(getattr(cb, "restore_best_weights", False) for cb in model_callbacks)
+    epochs = fit["epochs"]  # the last epoch fit may train
+    if state_dir is not None:
+        threads = tf.config.threading.get_intra_op_parallelism_threads()
+        key = state_key(model_json, builder, holdout, images, labels, policy, threads)
+        state_dir = open_training_state(Path(state_dir), key)
+        fitted = read_fitted(state_dir)
+        if fitted is not None:
+            return fitted
+        rows, stopped = saved_history(state_dir)
+        if stopped or len(rows) == epochs:  # fit had ended, and the job died before its result was saved
+            if restores_best:
+                logging.info(
+                    "deleting the training state in %s: fit had ended, but the weights that "
+                    "restore_best_weights restores were not saved; training starts afresh",
+                    state_dir,
+                )
+                shutil.rmtree(state_dir)
+                state_dir = open_training_state(state_dir, key)
+            else:  # the state holds fit's last epoch: never train past it
+                epochs = len(rows)
     keras.utils.set_random_seed(seed)
     model = keras.models.model_from_json(with_precision(model_json, policy))
-    if state_dir is not None:
-        state_dir = open_training_state(
-            Path(state_dir), state_key(model_json, builder, holdout, images, labels)
-        )
     x_train, x_hold, y_train, y_hold = holdout_split(images, labels, seed=seed, **holdout)
-    loss, fit = builder["compile"]["loss"], builder["fit"]
+    loss = builder["compile"]["loss"]
     y_train, y_hold = targets(y_train, loss, num_classes), targets(y_hold, loss, num_classes)
     x_train, x_hold = input_rows(model, x_train), input_rows(model, x_hold)
     if fit["validation_split"]:  # as Keras splits: the last rows, before any shuffling
@@ -298,7 +380,6 @@ def train(
         state_dir=state_dir,
         terminal=terminal,
     )
-    model_callbacks = make_callbacks(builder)
     callbacks = [*model_callbacks, progress]
     if state_dir is not None:  # after progress, which writes the epoch's history row first
         callbacks.append(
@@ -309,14 +390,17 @@ def train(
     model.fit(
         training_batches,
         validation_data=batches(x_val, y_val, fit["batch_size"]),
-        epochs=fit["epochs"],
+        epochs=epochs,
         shuffle=False,  # batches() shuffles
         callbacks=callbacks,
         verbose=0,  # progress logs each epoch
     )
     if progress.first_epoch is None:
         logging.info(
-            "all %d epochs were trained before an interruption: restored from %s", fit["epochs"], state_dir
+            "fit had ended (%d epochs) before an interruption: its last epoch restored from %s; "
+            "no epoch is trained again",
+            epochs,
+            state_dir,
         )
     else:
         trained = len(x_train) * (len(progress.rows) - progress.first_epoch)
@@ -326,17 +410,20 @@ def train(
             progress.seconds,
             trained / progress.seconds,
         )
-    epochs = pd.DataFrame(progress.rows)
-    if x_val is x_hold and not any(getattr(cb, "restore_best_weights", False) for cb in model_callbacks):
+    history = pd.DataFrame(progress.rows)
+    if x_val is x_hold and not restores_best:
         # the last epoch's validation is this very model on the holdout: no need to evaluate again
         scores = {
-            name.removeprefix("val_"): float(epochs[name].iloc[-1])
-            for name in epochs.columns
+            name.removeprefix("val_"): float(history[name].iloc[-1])
+            for name in history.columns
             if name.startswith("val_")
         }
     else:
         scores = model.evaluate(batches(x_hold, y_hold, fit["batch_size"]), return_dict=True, verbose=0)
-    return model, epochs, scores
+        scores = {name: float(value) for name, value in scores.items()}
+    if state_dir is not None:
+        save_fitted(state_dir, model, progress.rows, scores)
+    return model, history, scores
 
 
 def save_weights_h5(model: keras.Model, path) -> None:
