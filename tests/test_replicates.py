@@ -37,7 +37,7 @@ SEED = 5
 EXPERIMENTS = {**DENSE, "wide_seed_20": {**DENSE["wide"], "random_seed": 20}}
 FIRST_SEED = {"narrow": SEED, "wide": SEED, "wide_seed_20": 20}
 SWEEP = {"fit": {"epochs": 1}, "random_seed": SEED, "replicates": REPLICATES, "experiments": EXPERIMENTS}
-# What rule compare writes with replicates of two experiments; the sweep makes only these and
+# What rule compare writes with replicates of several experiments; the sweep makes only these and
 # what they need (rule all's figures for each replicate would take three times as many jobs).
 COMPARED = [
     f"results/experiments/{name}"
