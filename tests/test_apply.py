@@ -233,15 +233,9 @@ def test_agreement_marks_the_images_read_differently():
     # experiments named as the table's columns take none of their places
     table = agreement_table(["image", "agree"], [first, second])
     assert table.columns.tolist() == ["image", "predicted by image", "predicted by agree", "agree"]
-    assert table["image"].tolist() == ["a.png", "b.png", "c.png"] and table["agree"].tolist() == [
-        True,
-        False,
-        True,
-    ]
-    assert table["predicted by image"].tolist() == [1, 7, 3] and table["predicted by agree"].tolist() == [
-        1,
-        1,
-        3,
-    ]
+    assert table["image"].tolist() == ["a.png", "b.png", "c.png"]
+    assert table["agree"].tolist() == [True, False, True]
+    assert table["predicted by image"].tolist() == [1, 7, 3]
+    assert table["predicted by agree"].tolist() == [1, 1, 3]
     with pytest.raises(InputError, match="^fnn: expected predictions for the images a.png, b.png, c.png"):
         agreement_table(["cnn", "fnn"], [first, second.iloc[:2]])
