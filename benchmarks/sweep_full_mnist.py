@@ -30,7 +30,7 @@ FORMATS = {
     "parameters": "{:,.0f}",
     "epochs": "{:g}",
     "replicates": "{}",
-    "welch_df": "{:.1f}",
+    "df": "{:.1f}",
     "p_value": "{:.3g}",
 }
 

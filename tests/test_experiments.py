@@ -2,12 +2,12 @@
 
 import json
 import re
-import struct
 
 import keras
 import pandas as pd
 import pytest
 import yaml
+from png_files import png_size
 from workflow_runner import PER_RUN_JOBS, REPO, run_snakemake
 
 from mnist_cnn import InputError
@@ -40,12 +40,6 @@ RUN_FILES = [
 ]
 # The sample in resources/ with 2 epochs for every experiment (the Galaxy one sets 10 itself).
 QUICK = {"fit": {"epochs": 2}, "experiments": {"galaxy_workflow_cnn": {"fit": {"epochs": 2}}}}
-
-
-def png_size(path):
-    header = path.read_bytes()[:24]
-    assert header[:8] == b"\x89PNG\r\n\x1a\n"
-    return struct.unpack(">II", header[16:24])
 
 
 # --- merging an experiment's overrides -------------------------------------------------------

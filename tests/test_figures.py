@@ -2,7 +2,6 @@
 
 import json
 import re
-import struct
 from pathlib import Path
 
 import keras
@@ -10,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from png_files import png_size
 from scipy.stats import rankdata
 
 from mnist_cnn import InputError
@@ -42,12 +42,6 @@ from mnist_cnn.training import train
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    header = path.read_bytes()[:24]
-    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path.name} is not a PNG"
-    return struct.unpack(">II", header[16:24])
 
 
 def assert_png(path: Path, width: tuple[int, int], height: tuple[int, int]) -> None:

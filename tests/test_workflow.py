@@ -8,7 +8,6 @@ import os
 import platform
 import re
 import shutil
-import struct
 
 import keras
 import numpy as np
@@ -17,6 +16,7 @@ import pytest
 import snakemake
 import tensorflow as tf
 import yaml
+from png_files import png_size
 from workflow_runner import JOB_NAMES, KEEP_INCOMPLETE, REPO, files_below, run_snakemake
 from zenodo_server import closed_port_url
 
@@ -25,12 +25,6 @@ from mnist_cnn.data import md5sum
 
 # 2,400 training images: batches of 100 for 10 epochs give about the tutorial's number of steps.
 FIT = {"epochs": 10, "batch_size": 100}
-
-
-def png_size(path):
-    header = path.read_bytes()[:24]
-    assert header[:8] == b"\x89PNG\r\n\x1a\n"
-    return struct.unpack(">II", header[16:24])
 
 
 @pytest.fixture(scope="module")

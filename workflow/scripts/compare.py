@@ -1,7 +1,7 @@
 """Rule compare: the experiments (or the replicates) side by side, as comparison.tsv and .png,
 the training times in timings.tsv (and, with apply.images, the share of your images that all
 runs read as the same digit, applied_agreement); with replicates, each replicate's row in replicates.tsv and,
-with two or more experiments, their differences in differences.tsv."""
+with two or more experiments, their differences in differences.tsv (paired or Welch t-test)."""
 
 import logging
 
@@ -50,5 +50,5 @@ else:
     plot_comparison(table, snakemake.output.figure)
 if hasattr(snakemake.output, "differences"):
     differences = differences_table(replicates)
-    logging.info("differences (Welch):\n%s", differences.to_string())
+    logging.info("differences (paired or Welch t-test, column test):\n%s", differences.to_string())
     differences.to_csv(snakemake.output.differences, sep="\t", float_format="%.6g")
