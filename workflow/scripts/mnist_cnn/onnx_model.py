@@ -1,5 +1,6 @@
-"""The trained model as ONNX (results/model/model.onnx): what users deploy, and what predict runs
-with onnxruntime, which starts in a fraction of the time that TensorFlow takes to import.
+"""The trained model as ONNX (results/model/model.onnx, rule export_onnx): what users deploy, and
+what predict and apply_model run with onnxruntime, which starts in a fraction of the time that
+TensorFlow takes to import.
 
 The graph takes ``images`` (float32, unscaled 0..255 pixels, shaped as the Keras model's input)
 and gives ``probabilities`` (a column per class). Its metadata ``keras_precision`` names the
@@ -48,8 +49,8 @@ def export_onnx(model, model_json: str, policy: str, path) -> None:
             onnx.checker.check_model(exported)  # tf2onnx keeps the ops it cannot convert as they are
         except Exception as error:  # tf2onnx raises what its converters raise, the checker its own
             raise InputError(
-                f"{path.name}: tf2onnx cannot convert this model ({type(error).__name__}: {error}); "
-                "set onnx: false in the config to leave the ONNX export out (predict then runs Keras)"
+                f"{path.name}: tf2onnx cannot convert this model ({type(error).__name__}: {error}); set "
+                "onnx: false in the config to leave the ONNX export out (predict and apply_model then run Keras)"
             ) from error
         proto = canonical(onnx.load(exported))
         onnx.helper.set_model_props(proto, {PRECISION_KEY: policy})
