@@ -31,10 +31,11 @@ def jobs_run(output: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def earlier_run(tmp_path_factory):
-    """A run of the workflow on the sample that trained a model (2 epochs): its folder."""
+    """A run of the workflow on the sample that trained a model (2 epochs) and exported it as ONNX:
+    its folder."""
     workdir = tmp_path_factory.mktemp("earlier_run")
     config = {"data": {"dir": str(SAMPLE)}, "fit": {"epochs": 2, "batch_size": 100}}
-    result = run_snakemake(workdir, config, "results/model/model.keras")
+    result = run_snakemake(workdir, config, "results/model/model.keras", "results/model/model.onnx")
     assert result.returncode == 0, result.output
     return workdir, config
 
@@ -128,6 +129,25 @@ def test_without_apply_model_the_run_s_own_model_is_applied(earlier_run, table):
     assert result.returncode == 0, result.output
     assert jobs_run(result.output) == {"apply_model", "apply"}  # the model is there: no training
     assert (workdir / "results" / "applied" / "new_rows.predictions.tsv").exists()
+
+
+def test_the_test_set_as_a_table_gets_predict_s_predictions_row_for_row(earlier_run):
+    """apply_model runs the model as predict does (onnxruntime on the run's ONNX export): the
+    sample's X_test as a table comes out as predictions.tsv and probabilities.tsv, to the bit."""
+    workdir, config = earlier_run
+    config = {**config, "apply": {"tables": [str(SAMPLE / "X_test.tsv.gz")]}}
+    result = run_snakemake(workdir, config, "apply", "results/probabilities.tsv")
+    assert result.returncode == 0, result.output
+    assert jobs_run(result.output) == {"check_data", "predict", "apply_model", "apply"}  # no training
+    for rule in ("predict", "apply_model"):
+        assert "with onnxruntime (results/model/model.onnx)" in (workdir / "logs" / f"{rule}.log").read_text()
+    results = workdir / "results"
+    applied = pd.read_csv(results / "applied" / "X_test.predictions.tsv", sep="\t")
+    predictions = pd.read_csv(results / "predictions.tsv", sep="\t")
+    probabilities = pd.read_csv(results / "probabilities.tsv", sep="\t")
+    assert len(applied) == len(predictions) == 1000
+    np.testing.assert_array_equal(applied["Predicted"], predictions["Predicted"])
+    np.testing.assert_array_equal(applied[CLASSES], probabilities[CLASSES])
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,7 @@ def test_each_replicate_ran_as_its_own_jobs_with_its_seed(sweep):
     workdir, output = sweep
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", output.split("Job stats:")[1], flags=re.M))
     runs = len(EXPERIMENTS) * REPLICATES
-    per_run = ["model_config", "model_builder", "train", "predict", "evaluate"]
+    per_run = ["model_config", "model_builder", "train", "export_onnx", "predict", "evaluate"]
     assert counts == {
         **{job: str(runs) for job in per_run},
         "check_data": "2",

@@ -76,7 +76,7 @@ for name, values in EXPERIMENTS.items():
 REPLICATES = config["replicates"]
 # Every run's {prefix} and config: the single run or each experiment, each replicate apart.
 RUNS = run_configs(EXPERIMENTS or {None: config}, REPLICATES)
-# train's ONNX export, which predict runs (config onnx)
+# rule export_onnx's output, which predict and apply_model run (config onnx)
 ONNX_MODEL = {"onnx": "results/{prefix}model/model.onnx"} if config["onnx"] else {}
 # Where the runs are summarised (comparison.tsv): with experiments or with replicates.
 COMPARED = f"{EXPERIMENTS_DIR}/" if EXPERIMENTS else f"{REPLICATES_DIR}/"
