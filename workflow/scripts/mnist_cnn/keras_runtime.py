@@ -37,11 +37,10 @@ def set_up(threads: int) -> None:
     import jax
 
     logging.info(
-        "JAX %s on %s; XLA_FLAGS=%s, PJRT_NPROC=%s",
+        "JAX %s on %s; XLA_FLAGS=%s, PJRT_NPROC=%s, XLA_PYTHON_CLIENT_PREALLOCATE=%s",
         jax.__version__,
         ", ".join(f"{device.platform} {device.device_kind}" for device in jax.devices()),
-        os.environ.get("XLA_FLAGS", ""),
-        os.environ.get("PJRT_NPROC", ""),
+        *(os.environ.get(name, "") for name in ("XLA_FLAGS", "PJRT_NPROC", "XLA_PYTHON_CLIENT_PREALLOCATE")),
     )
 
 

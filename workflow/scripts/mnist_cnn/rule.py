@@ -86,17 +86,21 @@ def keras_on(backend: str, threads: int, *absent: str) -> None:
 
 
 def jax_environment(threads: int) -> None:
-    """JAX's settings, which it reads as it starts: its CPU client's threads, deterministic GPU kernels.
+    """JAX's settings, which it reads as it starts: its CPU client's threads, deterministic GPU
+    kernels, GPU memory taken as needed.
 
     The CPU client has a thread per core unless PJRT_NPROC says otherwise (XLA_FLAGS'
     xla_cpu_multi_thread_eigen changes nothing): on 16 cores one convolution kept 3.4 cores busy,
-    1.0 with PJRT_NPROC=1. XLA_DETERMINISTIC is added to the XLA_FLAGS the job was given.
+    1.0 with PJRT_NPROC=1. XLA_DETERMINISTIC is added to the XLA_FLAGS the job was given. JAX
+    takes 75% of a GPU's memory as it starts unless XLA_PYTHON_CLIENT_PREALLOCATE is false: jobs
+    that share a GPU (replicates, experiments) would run out of it.
     """
     os.environ["PJRT_NPROC"] = str(threads)
     flags = os.environ.get("XLA_FLAGS", "").split()
     if XLA_DETERMINISTIC not in flags:
         flags.append(XLA_DETERMINISTIC)
     os.environ["XLA_FLAGS"] = " ".join(flags)
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 
 def keras_without_tensorflow(*absent: str, threads: int = 1) -> None:
@@ -107,7 +111,9 @@ def keras_without_tensorflow(*absent: str, threads: int = 1) -> None:
     ``absent``: more modules to leave out (see ``without_modules``). ``threads``: the rule's.
     """
     os.environ["KERAS_BACKEND"] = "numpy"
-    # The numpy backend's convolutions run on jax's CPU client (see jax_environment).
+    # The numpy backend's convolutions run on jax, on the CPU even where there is a GPU (whose
+    # memory JAX would take), on the rule's threads (see jax_environment).
+    os.environ["JAX_PLATFORMS"] = "cpu"
     os.environ["PJRT_NPROC"] = str(threads)
     # Keras' serialisation asks whether TensorFlow is available, which imports it: say it is not.
     without_modules("tensorflow", *absent)
