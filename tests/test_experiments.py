@@ -175,8 +175,8 @@ def test_comparison_table_agrees_with_each_experiment(sweep):
         assert row["test_accuracy"] == pytest.approx(report.loc["accuracy", "f1-score"], abs=1e-6)
         assert row["test_accuracy"] > 0.5  # chance is 0.1
         metrics = pd.read_csv(run / "model" / "train_metrics.tsv", sep="\t").iloc[0]
-        assert row["holdout_accuracy"] == pytest.approx(metrics["accuracy"], rel=1e-5)
-        assert row["holdout_loss"] == pytest.approx(metrics["loss"], rel=1e-5)
+        assert row["holdout_accuracy"] == pytest.approx(metrics["accuracy"], rel=1e-3)  # 4 digits
+        assert row["holdout_loss"] == pytest.approx(metrics["loss"], rel=1e-3)
         model = keras.models.model_from_json((run / "model" / "model_config.json").read_text())
         assert row["parameters"] == model.count_params()
         assert row["epochs"] == len(pd.read_csv(run / "model" / "history.tsv", sep="\t")) == 2
@@ -185,7 +185,7 @@ def test_comparison_table_agrees_with_each_experiment(sweep):
     assert timings.index.tolist() == NAMES and timings.columns.tolist() == ["train_seconds"]
     for name in NAMES:
         benchmark = pd.read_csv(workdir / "benchmarks" / "experiments" / name / "train.tsv", sep="\t")
-        assert timings.loc[name, "train_seconds"] == pytest.approx(benchmark["s"].iloc[0], rel=1e-5)
+        assert timings.loc[name, "train_seconds"] == pytest.approx(benchmark["s"].iloc[0], rel=1e-3)
         assert timings.loc[name, "train_seconds"] > 0
     width, height = png_size(workdir / "results" / "experiments" / "comparison.png")
     assert width > 1000 and height > 200

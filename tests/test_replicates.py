@@ -168,19 +168,22 @@ def test_comparison_gives_mean_sd_min_max_and_t_interval_of_each_accuracy(sweep)
             replicates = values.loc[values["experiment"] == name, column]
             assert replicates.nunique() > 1  # the seeds make a spread: the interval has a width
             for statistic, value in expected_summary(replicates).items():
-                assert table.loc[name, f"{column}_{statistic}"] == pytest.approx(value, rel=1e-5), statistic
+                assert table.loc[name, f"{column}_{statistic}"] == pytest.approx(value, rel=1e-3), statistic
             assert table.loc[name, f"{column}_ci95_low"] < table.loc[name, f"{column}_mean"]
     timings = pd.read_csv(workdir / "results" / "experiments" / "timings.tsv", sep="\t", index_col=0)
     for name in EXPERIMENTS:
         replicates = values.loc[values["experiment"] == name, "train_seconds"]
         for statistic, value in expected_summary(replicates).items():
-            assert timings.loc[name, f"train_seconds_{statistic}"] == pytest.approx(value, rel=1e-5)
+            if "ci95" in statistic:  # a time's spread is the machine's load: no interval
+                assert f"train_seconds_{statistic}" not in timings.columns
+            else:
+                assert timings.loc[name, f"train_seconds_{statistic}"] == pytest.approx(value, rel=1e-3)
     per_replicate = pd.read_csv(workdir / "results" / "experiments" / "replicates.tsv", sep="\t")
     assert per_replicate[["experiment", "replicate", "seed"]].values.tolist() == [
         [name, i, FIRST_SEED[name] + i - 1] for name in EXPERIMENTS for i in range(1, REPLICATES + 1)
     ]
     assert per_replicate["test_accuracy"].tolist() == pytest.approx(
-        values["test_accuracy"].tolist(), rel=1e-5
+        values["test_accuracy"].tolist(), rel=1e-3
     )
     assert "train_seconds" not in per_replicate.columns
 
@@ -206,7 +209,7 @@ def test_differences_are_paired_where_the_seeds_pair_and_welch_where_not(sweep):
     assert differences[columns].values.tolist() == [row[:4] for row in expected]
     for row, want in zip(differences.itertuples(), expected, strict=True):
         assert [row.difference, row.ci95_low, row.ci95_high, row.df, row.p_value] == pytest.approx(
-            want[4:9], rel=1e-4
+            want[4:9], rel=1e-3
         )
         assert row.supported == want[9]
 
