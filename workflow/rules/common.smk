@@ -342,8 +342,9 @@ def compared_files():
 
 
 def compare_outputs():
-    """compared_files() for rule compare's output, for the report with its caption. Only there:
-    Snakemake finds a caption relative to the file of the rule that flags it, workflow/rules/."""
+    """compared_files() for rule compare's output, each for the report with its caption, and only
+    there: Snakemake finds a caption relative to the file of the rule that flags it (workflow/rules/
+    here, the repository's root for rule all, which asks for the plain paths)."""
     return {
         name: report(path, caption=f"../report/{Path(path).stem}.rst", category=COMPARED_CATEGORY)
         for name, path in compared_files().items()
