@@ -26,9 +26,11 @@ def deep_merge(base: dict, override: dict) -> dict:
     return merged
 
 
-def _optimizer(layer: dict | None) -> dict:
-    """compile.optimizer as a config layer sets it ({} where it does not)."""
-    return ((layer or {}).get("compile") or {}).get("optimizer") or {}
+def _mapping(values, *keys) -> dict:
+    """values[keys[0]][keys[1]]..., or {} where that is not a mapping (left to the config check)."""
+    for key in keys:
+        values = values.get(key) if isinstance(values, dict) else None
+    return values if isinstance(values, dict) else {}
 
 
 def merge_optimizer(layers: list[tuple[str, dict]], default_type: str) -> tuple[dict, dict[str, str]]:
@@ -41,11 +43,11 @@ def merge_optimizer(layers: list[tuple[str, dict]], default_type: str) -> tuple[
     """
     optimizer, set_by, notes = {}, {}, {}
     for where, layer in layers:
-        settings = _optimizer(layer)
+        settings = _mapping(layer, "compile", "optimizer")
         new_type, old_type = settings.get("type"), optimizer.get("type", default_type)
-        args = settings.get("args") or {}
+        args = _mapping(settings, "args")
         if new_type is not None and new_type != old_type:
-            left_out = [key for key in optimizer.get("args") or {} if key not in args]
+            left_out = [key for key in _mapping(optimizer, "args") if key not in args]
             if left_out:
                 sources = {}
                 for key in left_out:
@@ -74,7 +76,7 @@ def experiment_config(
     where = f"experiments.{name}"
     overrides = overrides or {}
     merged, notes = deep_merge(base, overrides), []
-    model = overrides.get("model") or {}
+    model = _mapping(overrides, "model")
     if "layers" in model and model.get("config_json"):
         raise InputError(
             f"{where} sets both model.layers and model.config_json ({model['config_json']}): expected one "
@@ -86,10 +88,10 @@ def experiment_config(
             f"{where} sets model.layers: it is built from them, not from model.config_json "
             f"({base['model']['config_json']}) of the config"
         )
-    if _optimizer(overrides).get("type") is not None:
+    if _mapping(overrides, "compile", "optimizer").get("type") is not None:
         optimizer, left_out = merge_optimizer([*layers, (where, overrides)], default_type)
         merged["compile"]["optimizer"]["args"] = optimizer.get("args", {})
-        notes.extend(note for layer, note in left_out.items() if layer == where)
+        notes.extend([left_out[where]] if where in left_out else [])
     return merged, notes
 
 
