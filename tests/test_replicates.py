@@ -3,6 +3,7 @@
 import json
 import math
 import re
+import shutil
 from itertools import combinations
 
 import matplotlib.collections
@@ -23,6 +24,7 @@ from mnist_cnn.comparison import (
 from mnist_cnn.experiments import experiment_name, replicate_number, replicate_prefix, run_configs
 
 SAMPLE_YAML = REPO / "config" / "sample.yaml"
+MY_DIGITS = REPO / "resources" / "my_digits" / "images"
 # Two small dense models, one epoch on the sample in resources/: quick, and different enough.
 # (In name order: the test's config file is written with sorted keys.)
 DENSE = {
@@ -300,6 +302,40 @@ def test_report_shows_the_replicates_and_intervals(sweep):
     assert "95% confidence interval of the mean" in report and "Welch" in report
     assert "results/experiments/wide/replicate_3/confusion_matrix.png" in report
     assert '{"result": "Confusion matrix", "experiment": "wide", "replicate": "3"}' in report
+
+
+def test_report_without_targets(sweep, tmp_path):
+    """``snakemake --report`` with no targets, as after a plain ``snakemake``: rule all's files, the
+    comparison's among them (on a copy of the sweep, made whole first)."""
+    workdir = tmp_path / "replicates"
+    shutil.copytree(sweep[0], workdir, symlinks=True)
+    result = run_snakemake(workdir, SWEEP, configfiles=(SAMPLE_YAML,))
+    assert result.returncode == 0, result.output
+    assert "rule train:" not in result.output  # trained already: only the report's figures are made
+    result = run_snakemake(workdir, SWEEP, "--report", "results/report.html", configfiles=(SAMPLE_YAML,))
+    assert result.returncode == 0, result.output
+    report = (workdir / "results" / "report.html").read_text()
+    for path in COMPARED:
+        assert path in report
+    assert "Each experiment trained 3 times on the same data" in report
+
+
+def test_a_given_model_is_applied_once_whatever_the_replicates(sweep):
+    """apply.model with replicates: one apply_model job, into results/applied/, and no agreement."""
+    workdir, _ = sweep
+    model = runs_of(workdir)[("wide", 1)] / "model" / "model.keras"
+    config = {**SWEEP, "apply": {"images": str(MY_DIGITS), "model": str(model)}}
+    result = run_snakemake(workdir, config, "--dry-run", "apply", configfiles=(SAMPLE_YAML,))
+    assert result.returncode == 0, result.output
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.output.split("Job stats:")[1], flags=re.M))
+    assert counts == {
+        "convert_images": "1",
+        "apply_model": "1",
+        "applied_figure": "1",
+        "apply": "1",
+        "total": "4",
+    }
+    assert "output: results/applied/predictions.tsv" in result.output
 
 
 # --- the single run ---------------------------------------------------------------------------

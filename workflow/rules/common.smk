@@ -4,9 +4,12 @@ import re
 import sys
 from pathlib import Path
 
+import yaml
 from jsonschema import ValidationError
 from snakemake import __version__ as SNAKEMAKE_VERSION
+from snakemake.common.configfile import load_configfile
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 # This repository's root: workflow.basedir is the host's when another workflow loads this one as a
@@ -19,7 +22,9 @@ from mnist_cnn.experiments import (
     EXPERIMENTS_DIR,
     REPLICATES_DIR,
     deep_merge,
+    experiment_config,
     experiment_name,
+    merge_optimizer,
     replicate_number,
     run_configs,
 )
@@ -42,12 +47,53 @@ def validate_config(values, where=""):
         raise WorkflowError(f"Invalid config at {where}: {bad.message}. {expected}".strip()) from None
 
 
+def config_layers():
+    """The config's layers, each (where, mapping), in the order Snakemake merged them: the
+    configfile directive's files, the --configfile files, --config. The config as one layer
+    where they do not add up to it (the config a host workflow gives this one as a module).
+    """
+    settings = workflow.config_settings
+    given = list(workflow.overwrite_configfiles)
+    files = [*([] if settings.replace_workflow_config else workflow.configfiles[len(given) :]), *given]
+    try:
+        layers = [(str(path), load_configfile(path)) for path in files]
+    except WorkflowError:
+        return [("the config", config)]
+    if settings.config:
+        layers.append(("--config", dict(settings.config)))
+    merged = {}
+    for _, layer in layers:
+        merged = deep_merge(merged, layer)
+    return layers if merged == config else [("the config", config)]
+
+
+def default_optimizer():
+    """compile.optimizer.type where no config sets it: the schema's default."""
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    return schema["properties"]["compile"]["properties"]["optimizer"]["properties"]["type"]["default"]
+
+
+def switch_optimizer():
+    """An optimizer's args belong to its type: a config layer (file) that names another type
+    leaves out the args set for the type before it, each named in an INFO line."""
+    optimizer, notes = merge_optimizer(CONFIG_LAYERS, DEFAULT_OPTIMIZER)
+    if "args" in optimizer:
+        config["compile"]["optimizer"]["args"] = optimizer["args"]
+    for note in notes.values():
+        logger.info(note)
+
+
 def experiment_configs():
     """Each experiment's whole config: its overrides merged over the rest of the config, checked."""
     base = {key: value for key, value in config.items() if key != "experiments"}
     merged = {}
     for name, overrides in config["experiments"].items():
-        merged[name] = deep_merge(base, overrides or {})
+        try:
+            merged[name], notes = experiment_config(name, base, overrides, CONFIG_LAYERS, DEFAULT_OPTIMIZER)
+        except InputError as error:
+            raise WorkflowError(str(error)) from None
+        for note in notes:
+            logger.info(note)
         validate_config(merged[name], where=f"experiments.{name}")
     return merged
 
@@ -64,7 +110,10 @@ def check_holdout(values, where=""):
         )
 
 
+CONFIG_LAYERS = config_layers()  # before validation fills in defaults
+DEFAULT_OPTIMIZER = default_optimizer()
 validate_config(config)
+switch_optimizer()
 EXPERIMENTS = experiment_configs()
 check_holdout(config)
 try:
@@ -167,7 +216,10 @@ wildcard_constraints:
 
 
 def run_config(wildcards):
-    """The config of the run {prefix} names: the single run, an experiment or a replicate."""
+    """The config of the run {prefix} names: the single run, an experiment or a replicate; for
+    apply.model, applied once into results/applied/ whatever the runs, "" is the config's."""
+    if not wildcards.prefix and APPLY_MODEL:
+        return config
     return RUNS[wildcards.prefix]
 
 
@@ -268,27 +320,34 @@ def report_labels(result):
     """Labels of a result in the report: what it is, and with experiments or replicates, whose it is."""
     if not EXPERIMENTS and REPLICATES == 1:
         return {"result": result}
-    return lambda wildcards: {
-        "result": result,
-        "experiment": experiment_name(wildcards.prefix) or "single run",
-        **({"replicate": str(replicate_number(wildcards.prefix))} if REPLICATES > 1 else {}),
-    }
+    return lambda wildcards: (
+        {
+            "result": result,
+            "experiment": experiment_name(wildcards.prefix) or "single run",
+            **({"replicate": str(replicate_number(wildcards.prefix))} if REPLICATES > 1 else {}),
+        }
+        if wildcards.prefix
+        else {"result": result, "model": APPLY_MODEL}  # apply.model's, no run's
+    )
 
 
-def compare_outputs():
-    """What rule compare writes below results/{COMPARED}, by name, for the report with its caption."""
+def compared_files():
+    """What rule compare writes below results/{COMPARED}, by name."""
     outputs = {"table": "comparison.tsv", "figure": "comparison.png", "timings": "timings.tsv"}
     if REPLICATES > 1:
         outputs["replicates"] = "replicates.tsv"
         if len(EXPERIMENTS) > 1:
             outputs["differences"] = "differences.tsv"
+    return {name: f"results/{COMPARED}{path}" for name, path in outputs.items()}
+
+
+def compare_outputs():
+    """compared_files() for rule compare's output, each for the report with its caption, and only
+    there: Snakemake finds a caption relative to the file of the rule that flags it (workflow/rules/
+    here, the repository's root for rule all, which asks for the plain paths)."""
     return {
-        name: report(
-            f"results/{COMPARED}{path}",
-            caption=f"../report/{Path(path).stem}.rst",
-            category=COMPARED_CATEGORY,
-        )
-        for name, path in outputs.items()
+        name: report(path, caption=f"../report/{Path(path).stem}.rst", category=COMPARED_CATEGORY)
+        for name, path in compared_files().items()
     }
 
 
@@ -299,7 +358,7 @@ def final_outputs():
     return [
         *SHARED_OUTPUTS,
         *(f"results/{prefix}{path}" for prefix in RUNS for path in RUN_OUTPUTS),
-        *compare_outputs().values(),
+        *compared_files().values(),
     ]
 
 
@@ -363,30 +422,40 @@ APPLIED_PREDICTIONS = {
         else {}
     ),
 }
-# Below results/{prefix}: what rule all asks for, for each run; and once for all runs.
+# Whose model is applied: apply.model's once, into results/applied/, whatever the runs; else each run's.
+APPLIED_PREFIXES = [""] if APPLY_MODEL else list(RUNS)
+# Below results/{prefix}: what the apply jobs make for each of APPLIED_PREFIXES; and once for all.
 APPLIED_RUN_OUTPUTS = [
     *(["applied/predictions.tsv", "applied/digits.png"] if APPLY_IMAGES else []),
     *(f"applied/{name}.predictions.tsv" for name in APPLY_TABLES),
 ]
 APPLIED_DIGITS = ["results/applied/digits.tsv"] if APPLY_IMAGES else []
 # Where the runs read your images alike (rule applied_agreement); the comparison gives its share.
-APPLIED_AGREEMENT = [f"results/{COMPARED}applied_agreement.tsv"] if APPLY_IMAGES and len(RUNS) > 1 else []
+APPLIED_AGREEMENT = (
+    [f"results/{COMPARED}applied_agreement.tsv"] if APPLY_IMAGES and len(APPLIED_PREFIXES) > 1 else []
+)
 APPLIED_SHARED_OUTPUTS = [
     *APPLIED_DIGITS,
     *APPLIED_AGREEMENT,
 ]
-RUN_OUTPUTS += APPLIED_RUN_OUTPUTS
-SHARED_OUTPUTS += APPLIED_SHARED_OUTPUTS
 
 
 def applied_outputs():
-    """Everything the apply jobs make: for the single run, or for every experiment and replicate."""
+    """Everything the apply jobs make: for apply.model or the single run, or for every experiment and replicate."""
     return [
         *APPLIED_SHARED_OUTPUTS,
-        *(f"results/{prefix}{path}" for prefix in RUNS for path in APPLIED_RUN_OUTPUTS),
+        *(f"results/{prefix}{path}" for prefix in APPLIED_PREFIXES for path in APPLIED_RUN_OUTPUTS),
     ]
 
 
+SHARED_OUTPUTS += applied_outputs()
+
+
 def model_to_apply(wildcards):
-    """apply.model, or the run's own trained model."""
+    """apply.model (applied once, into results/applied/), or the run's own trained model."""
+    if APPLY_MODEL and wildcards.prefix:
+        raise WorkflowError(
+            f"results/{wildcards.prefix}applied/: apply.model ({APPLY_MODEL}) is applied once, into "
+            "results/applied/, not as a run's model; leave apply.model empty to apply each run's own"
+        )
     return APPLY_MODEL or f"results/{wildcards.prefix}model/model.keras"
