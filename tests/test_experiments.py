@@ -351,8 +351,9 @@ def test_a_given_model_is_applied_once_beside_the_experiments(sweep, tmp_path):
 
 
 def readme_yaml(start: str) -> str:
-    """The README's YAML block that starts with ``start``, as written."""
-    blocks = re.findall(r"^ *```yaml\n(.*?)^ *```", (REPO / "README.md").read_text(), flags=re.M | re.S)
+    """The YAML block of README.md or docs/ that starts with ``start``, as written."""
+    text = "".join(path.read_text() for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))])
+    blocks = re.findall(r"^ *```yaml\n(.*?)^ *```", text, flags=re.M | re.S)
     [block] = [text for text in map(textwrap.dedent, blocks) if text.startswith(start)]
     return block
 
