@@ -280,13 +280,13 @@ def test_figure_shows_the_replicates(sweep, tmp_path):
         for position, (name, collection) in enumerate(zip(EXPERIMENTS, points, strict=True)):
             x, y = collection.get_offsets().T
             want = values.loc[values["experiment"] == name, column]
-            assert sorted(x) == pytest.approx(sorted(want), rel=1e-5)
+            assert sorted(x) == pytest.approx(sorted(want), rel=1e-3)  # the tables' 4 digits
             assert abs(y - position).max() <= 0.15  # on the experiment's row, jittered
         (bars,) = [c for c in ax.collections if isinstance(c, matplotlib.collections.LineCollection)]
         ends = [sorted(segment[:, 0]) for segment in bars.get_segments()]
         for name, (low, high) in zip(EXPERIMENTS, ends, strict=True):
             want = expected_summary(values.loc[values["experiment"] == name, column])
-            assert [low, high] == pytest.approx([want["ci95_low"], want["ci95_high"]], rel=1e-5)
+            assert [low, high] == pytest.approx([want["ci95_low"], want["ci95_high"]], rel=1e-3)
 
 
 def test_report_shows_the_replicates_and_intervals(sweep):
