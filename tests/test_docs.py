@@ -1,6 +1,12 @@
 """Documentation that is written from the code cannot drift from it."""
 
+import json
+import re
+import statistics
+
 import config_docs
+import pytest
+import workflow_diagram
 import yaml
 from workflow_runner import REPO
 
@@ -25,3 +31,40 @@ def test_config_readme_names_every_key_of_config_yaml():
 def test_catalog_file_says_conda_and_report():
     usage = yaml.safe_load((REPO / ".snakemake-workflow-catalog.yml").read_text())["usage"]
     assert usage["software-stack-deployment"]["conda"] is True and usage["report"] is True
+
+
+README = (REPO / "README.md").read_text()
+
+
+def test_readme_is_a_front_door_of_at_most_200_lines():
+    assert len(README.splitlines()) <= 200
+
+
+def test_readme_picture_is_the_workflow_s_rule_graph():
+    assert workflow_diagram.readme_graph(README) == workflow_diagram.rule_graph(), (
+        "README.md's picture is stale: run python tools/workflow_diagram.py"
+    )
+
+
+def test_relative_links_of_readme_and_config_readme_lead_to_files():
+    for document in (REPO / "README.md", REPO / "config" / "README.md"):
+        for target in re.findall(r"\]\((?!https?://)([^)#]+)", document.read_text()):
+            assert (document.parent / target).exists(), f"{document.name} links to {target}, which is missing"
+
+
+def quoted_figures() -> dict[str, list[str]]:
+    """Each measured figure that a document quotes, as it must be written there, from the file
+    that the script measuring it wrote."""
+    peer = json.loads((REPO / "benchmarks" / "results" / "peer_vs_workflow.json").read_text())
+    default_run = statistics.median(r["wall_s"] for r in peer["default_run"])
+    ratio = default_run / statistics.median(r["wall_s"] for r in peer["peer"])
+    seed_0 = {r["accuracy"] for r in peer["default_run"]}
+    assert len(seed_0) == 1  # the same seed, the same accuracy in every round
+    return {"README.md": [f"**{default_run:.1f} s**", f"{ratio:.2f} times", f"**{seed_0.pop():.4f}**"]}
+
+
+@pytest.mark.parametrize("document", ["README.md"])
+def test_quoted_figures_are_those_of_their_results_file(document):
+    text = (REPO / document).read_text()
+    for figure in quoted_figures()[document]:
+        assert figure in text, f"{document} does not quote {figure} as its results file says"

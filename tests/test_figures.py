@@ -237,3 +237,17 @@ def test_html_tables_and_text(tmp_path):
     assert '<td class="number"></td><td class="number">0</td><td class="text"></td>' in page  # NaN: empty
     write_html_text("a: <1>\n", tmp_path / "c.html", "config")
     assert "<pre>a: &lt;1&gt;\n</pre>" in (tmp_path / "c.html").read_text()
+
+
+def test_the_figure_of_your_digits_names_each_image_by_its_file(mnist_test, tmp_path):
+    from PIL import Image
+
+    from mnist_cnn.figures import plot_applied_digits
+
+    images, labels = mnist_test
+    names = ["7_photo.jpg", "a_rather_long_file_name_of_a_scan.webp"]
+    originals = [Image.fromarray(255 - image.reshape(28, 28)) for image in images[:2]]
+    predictions = pd.DataFrame({"image": names, "Predicted": labels[:2], "probability": 0.5})
+    fig = plot_applied_digits(originals, images[:2], predictions, tmp_path / "digits.png")
+    titles = [ax.get_title() for ax in fig.axes[::2][:2]]
+    assert titles == ["7_photo.jpg", "a_rather….webp"]

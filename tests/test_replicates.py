@@ -3,6 +3,7 @@
 import json
 import math
 import re
+import shutil
 from itertools import combinations
 
 import matplotlib.collections
@@ -23,6 +24,7 @@ from mnist_cnn.comparison import (
 from mnist_cnn.experiments import experiment_name, replicate_number, replicate_prefix, run_configs
 
 SAMPLE_YAML = REPO / "config" / "sample.yaml"
+MY_DIGITS = REPO / "resources" / "my_digits" / "images"
 # Two small dense models, one epoch on the sample in resources/: quick, and different enough.
 # (In name order: the test's config file is written with sorted keys.)
 DENSE = {
@@ -168,19 +170,22 @@ def test_comparison_gives_mean_sd_min_max_and_t_interval_of_each_accuracy(sweep)
             replicates = values.loc[values["experiment"] == name, column]
             assert replicates.nunique() > 1  # the seeds make a spread: the interval has a width
             for statistic, value in expected_summary(replicates).items():
-                assert table.loc[name, f"{column}_{statistic}"] == pytest.approx(value, rel=1e-5), statistic
+                assert table.loc[name, f"{column}_{statistic}"] == pytest.approx(value, rel=1e-3), statistic
             assert table.loc[name, f"{column}_ci95_low"] < table.loc[name, f"{column}_mean"]
     timings = pd.read_csv(workdir / "results" / "experiments" / "timings.tsv", sep="\t", index_col=0)
     for name in EXPERIMENTS:
         replicates = values.loc[values["experiment"] == name, "train_seconds"]
         for statistic, value in expected_summary(replicates).items():
-            assert timings.loc[name, f"train_seconds_{statistic}"] == pytest.approx(value, rel=1e-5)
+            if "ci95" in statistic:  # a time's spread is the machine's load: no interval
+                assert f"train_seconds_{statistic}" not in timings.columns
+            else:
+                assert timings.loc[name, f"train_seconds_{statistic}"] == pytest.approx(value, rel=1e-3)
     per_replicate = pd.read_csv(workdir / "results" / "experiments" / "replicates.tsv", sep="\t")
     assert per_replicate[["experiment", "replicate", "seed"]].values.tolist() == [
         [name, i, FIRST_SEED[name] + i - 1] for name in EXPERIMENTS for i in range(1, REPLICATES + 1)
     ]
     assert per_replicate["test_accuracy"].tolist() == pytest.approx(
-        values["test_accuracy"].tolist(), rel=1e-5
+        values["test_accuracy"].tolist(), rel=1e-3
     )
     assert "train_seconds" not in per_replicate.columns
 
@@ -206,7 +211,7 @@ def test_differences_are_paired_where_the_seeds_pair_and_welch_where_not(sweep):
     assert differences[columns].values.tolist() == [row[:4] for row in expected]
     for row, want in zip(differences.itertuples(), expected, strict=True):
         assert [row.difference, row.ci95_low, row.ci95_high, row.df, row.p_value] == pytest.approx(
-            want[4:9], rel=1e-4
+            want[4:9], rel=1e-3
         )
         assert row.supported == want[9]
 
@@ -275,13 +280,13 @@ def test_figure_shows_the_replicates(sweep, tmp_path):
         for position, (name, collection) in enumerate(zip(EXPERIMENTS, points, strict=True)):
             x, y = collection.get_offsets().T
             want = values.loc[values["experiment"] == name, column]
-            assert sorted(x) == pytest.approx(sorted(want), rel=1e-5)
+            assert sorted(x) == pytest.approx(sorted(want), rel=1e-3)  # the tables' 4 digits
             assert abs(y - position).max() <= 0.15  # on the experiment's row, jittered
         (bars,) = [c for c in ax.collections if isinstance(c, matplotlib.collections.LineCollection)]
         ends = [sorted(segment[:, 0]) for segment in bars.get_segments()]
         for name, (low, high) in zip(EXPERIMENTS, ends, strict=True):
             want = expected_summary(values.loc[values["experiment"] == name, column])
-            assert [low, high] == pytest.approx([want["ci95_low"], want["ci95_high"]], rel=1e-5)
+            assert [low, high] == pytest.approx([want["ci95_low"], want["ci95_high"]], rel=1e-3)
 
 
 def test_report_shows_the_replicates_and_intervals(sweep):
@@ -297,6 +302,40 @@ def test_report_shows_the_replicates_and_intervals(sweep):
     assert "95% confidence interval of the mean" in report and "Welch" in report
     assert "results/experiments/wide/replicate_3/confusion_matrix.png" in report
     assert '{"result": "Confusion matrix", "experiment": "wide", "replicate": "3"}' in report
+
+
+def test_report_without_targets(sweep, tmp_path):
+    """``snakemake --report`` with no targets, as after a plain ``snakemake``: rule all's files, the
+    comparison's among them (on a copy of the sweep, made whole first)."""
+    workdir = tmp_path / "replicates"
+    shutil.copytree(sweep[0], workdir, symlinks=True)
+    result = run_snakemake(workdir, SWEEP, configfiles=(SAMPLE_YAML,))
+    assert result.returncode == 0, result.output
+    assert "rule train:" not in result.output  # trained already: only the report's figures are made
+    result = run_snakemake(workdir, SWEEP, "--report", "results/report.html", configfiles=(SAMPLE_YAML,))
+    assert result.returncode == 0, result.output
+    report = (workdir / "results" / "report.html").read_text()
+    for path in COMPARED:
+        assert path in report
+    assert "Each experiment trained 3 times on the same data" in report
+
+
+def test_a_given_model_is_applied_once_whatever_the_replicates(sweep):
+    """apply.model with replicates: one apply_model job, into results/applied/, and no agreement."""
+    workdir, _ = sweep
+    model = runs_of(workdir)[("wide", 1)] / "model" / "model.keras"
+    config = {**SWEEP, "apply": {"images": str(MY_DIGITS), "model": str(model)}}
+    result = run_snakemake(workdir, config, "--dry-run", "apply", configfiles=(SAMPLE_YAML,))
+    assert result.returncode == 0, result.output
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.output.split("Job stats:")[1], flags=re.M))
+    assert counts == {
+        "convert_images": "1",
+        "apply_model": "1",
+        "applied_figure": "1",
+        "apply": "1",
+        "total": "4",
+    }
+    assert "output: results/applied/predictions.tsv" in result.output
 
 
 # --- the single run ---------------------------------------------------------------------------

@@ -22,6 +22,8 @@ from mnist_cnn.comparison import (  # noqa: E402
     timings_table,
 )
 
+# four significant digits: what the replicates can tell apart, and tables people read
+DIGITS = "%.4g"
 files = snakemake.input
 rows = [
     {**run, **experiment_row(run["experiment"], *paths)}
@@ -40,15 +42,15 @@ table = comparison_table(replicates)
 if files.agreement:
     table["applied_agreement"] = pd.read_csv(files.agreement[0], sep="\t")["agree"].mean()
 logging.info("comparison:\n%s", table.to_string())
-table.to_csv(snakemake.output.table, sep="\t", float_format="%.6g")
-timings_table(replicates).to_csv(snakemake.output.timings, sep="\t", float_format="%.6g")
+table.to_csv(snakemake.output.table, sep="\t", float_format=DIGITS)
+timings_table(replicates).to_csv(snakemake.output.timings, sep="\t", float_format=DIGITS)
 if has_replicates(replicates):
     columns = [column for column in replicates.columns if column not in TIMING_COLUMNS]
-    replicates[columns].to_csv(snakemake.output.replicates, sep="\t", float_format="%.6g")
+    replicates[columns].to_csv(snakemake.output.replicates, sep="\t", float_format=DIGITS)
     plot_replicates(replicates, table, snakemake.output.figure)
 else:
     plot_comparison(table, snakemake.output.figure)
 if hasattr(snakemake.output, "differences"):
     differences = differences_table(replicates)
     logging.info("differences (paired or Welch t-test, column test):\n%s", differences.to_string())
-    differences.to_csv(snakemake.output.differences, sep="\t", float_format="%.6g")
+    differences.to_csv(snakemake.output.differences, sep="\t", float_format=DIGITS)

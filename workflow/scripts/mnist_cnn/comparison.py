@@ -129,10 +129,13 @@ def comparison_table(replicates: pd.DataFrame) -> pd.DataFrame:
 
 
 def timings_table(replicates: pd.DataFrame) -> pd.DataFrame:
-    """timings.tsv: the train job's wall time per experiment; with replicates, summarised as accuracy is."""
+    """timings.tsv: the train job's wall time per experiment; with replicates, its mean, sd, min and
+    max. No confidence interval: a time's spread is the machine's load, not chance in the data, and
+    a t interval of two replicates reaches below zero seconds."""
     if not has_replicates(replicates):
         return replicates[list(TIMING_COLUMNS)].droplevel("replicate")
-    return summary_table(replicates, list(TIMING_COLUMNS))
+    table = summary_table(replicates, list(TIMING_COLUMNS))
+    return table.drop(columns=[column for column in table.columns if "_ci95_" in column])
 
 
 def pair_by_seed(one: pd.DataFrame, two: pd.DataFrame) -> bool:
