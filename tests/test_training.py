@@ -288,7 +288,10 @@ def test_a_saved_training_state_resumes_only_the_same_model_settings_data_precis
     with caplog.at_level(logging.INFO):
         open_training_state(state, keys[-3])
     assert not (state / "keras").exists()
-    assert "it was saved with other threads (1 then, 2 now) and backend (tensorflow then, jax now)" in caplog.text
+    assert (
+        "it was saved with other threads (1 then, 2 now) and backend (tensorflow then, jax now)"
+        in caplog.text
+    )
 
 
 def test_the_state_is_keyed_by_the_precision_auto_chose_and_the_thread_count(train_split, tmp_path):
