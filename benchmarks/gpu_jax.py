@@ -164,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
         "data": str(args.data),
         "cores": args.cores,
         "epochs": args.epochs or "config.yaml's",
+        "steps": args.steps,
         "nvidia_smi": nvidia_smi(),
     }
 
@@ -188,7 +189,15 @@ def run(args: argparse.Namespace) -> int:
     overlay = workdir / "gpu_jax.yaml"
     overlay.write_text(yaml.safe_dump(config))
 
-    # the default workflow twice, compared byte for byte
+    if "twice" in args.steps and run_twice(args, workdir, overlay, env, result, write):
+        return 1
+    if "seeds" in args.steps and args.replicates != 0:
+        return run_seeds(args, workdir, overlay, env, result, write)
+    return 0
+
+
+def run_twice(args, workdir: Path, overlay: Path, env: dict, result: dict, write) -> bool:
+    """The default workflow twice, compared byte for byte, into ``result["twice"]``; True if a run failed."""
     checked = workdir / "twice"
     check = subprocess.run(
         [sys.executable, str(REPO / "tools" / "check_reproducibility.py"), "--configfile", str(overlay),
@@ -212,11 +221,11 @@ def run(args: argparse.Namespace) -> int:
     if check.returncode == 2:
         result["twice"]["output_tail"] = tail(workdir / "twice.out")
         write()
-        return 1
+    return check.returncode == 2
 
-    # config/seeds.yaml's replicates
-    if args.replicates == 0:
-        return 0
+
+def run_seeds(args, workdir: Path, overlay: Path, env: dict, result: dict, write) -> int:
+    """config/seeds.yaml's replicates into ``result["seeds"]``; 1 if the run failed, else 0."""
     seeds = workdir / "seeds"
     configfiles = [REPO / "config.yaml", REPO / "config" / "seeds.yaml", overlay]
     if args.replicates:
@@ -262,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     there.add_argument("--cores", type=int, default=2, help="snakemake --cores (default: 2, as on the CPU)")
     there.add_argument("--epochs", type=int, help="fit.epochs (default: config.yaml's)")
     there.add_argument("--replicates", type=int, help="replicates (default: config/seeds.yaml's; 0: none)")
+    there.add_argument(
+        "--steps", nargs="+", choices=["twice", "seeds"], default=["twice", "seeds"], help="(default: both)"
+    )
     args = parser.parse_args(argv)
     if args.command == "prepare":
         prepare(args)
