@@ -18,6 +18,7 @@ from mnist_cnn.comparison import (
     INTERVAL_COLUMNS,
     comparison_table,
     differences_table,
+    four_digits,
     plot_replicates,
     replicate_table,
 )
@@ -371,3 +372,14 @@ def test_single_run_with_replicates_goes_below_results_replicates(tmp_path):
     assert result.returncode == 0, result.output
     seeds = [json.loads((tmp_path / target).read_text())["random_seed"] for target in targets]
     assert seeds == [11, 12]
+
+
+def test_tables_give_four_significant_digits_and_whole_counts():
+    assert [four_digits(x) for x in (0.945278412, 0.00568753, 233.94, 30634.0, 2.0, 1.2345e-5)] == [
+        "0.9453",
+        "0.005688",
+        "233.9",
+        "30634",
+        "2",
+        "1.234e-05",
+    ]

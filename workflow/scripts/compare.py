@@ -15,6 +15,7 @@ from mnist_cnn.comparison import (  # noqa: E402
     comparison_table,
     differences_table,
     experiment_row,
+    four_digits,
     has_replicates,
     plot_comparison,
     plot_replicates,
@@ -22,8 +23,6 @@ from mnist_cnn.comparison import (  # noqa: E402
     timings_table,
 )
 
-# four significant digits: what the replicates can tell apart, and tables people read
-DIGITS = "%.4g"
 files = snakemake.input
 rows = [
     {**run, **experiment_row(run["experiment"], *paths)}
@@ -42,15 +41,15 @@ table = comparison_table(replicates)
 if files.agreement:
     table["applied_agreement"] = pd.read_csv(files.agreement[0], sep="\t")["agree"].mean()
 logging.info("comparison:\n%s", table.to_string())
-table.to_csv(snakemake.output.table, sep="\t", float_format=DIGITS)
-timings_table(replicates).to_csv(snakemake.output.timings, sep="\t", float_format=DIGITS)
+table.to_csv(snakemake.output.table, sep="\t", float_format=four_digits)
+timings_table(replicates).to_csv(snakemake.output.timings, sep="\t", float_format=four_digits)
 if has_replicates(replicates):
     columns = [column for column in replicates.columns if column not in TIMING_COLUMNS]
-    replicates[columns].to_csv(snakemake.output.replicates, sep="\t", float_format=DIGITS)
+    replicates[columns].to_csv(snakemake.output.replicates, sep="\t", float_format=four_digits)
     plot_replicates(replicates, table, snakemake.output.figure)
 else:
     plot_comparison(table, snakemake.output.figure)
 if hasattr(snakemake.output, "differences"):
     differences = differences_table(replicates)
     logging.info("differences (paired or Welch t-test, column test):\n%s", differences.to_string())
-    differences.to_csv(snakemake.output.differences, sep="\t", float_format=DIGITS)
+    differences.to_csv(snakemake.output.differences, sep="\t", float_format=four_digits)

@@ -73,6 +73,12 @@ def experiment_row(name: str, metrics, report, history, weights, benchmark) -> d
     }
 
 
+def four_digits(value: float) -> str:
+    """A number of the tables as people read them: four significant digits, what replicates can
+    tell apart; whole up from 10,000 (parameters, seconds), never in exponent form there."""
+    return f"{value:.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
+
+
 def replicate_table(rows: list[dict]) -> pd.DataFrame:
     """Rows of experiment_row() with each run's replicate and seed, as a table indexed by
     (experiment, replicate), in the order the config declares them."""
