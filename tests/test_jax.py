@@ -139,7 +139,8 @@ def test_a_model_trained_on_jax_is_exported_to_onnx_on_tensorflow(jax_run):
     assert "with onnxruntime (results/model/model.onnx)" in log and "TensorFlow" not in log
     from_onnx = pd.read_csv(first / "results" / "probabilities.tsv", sep="\t").to_numpy()
     np.testing.assert_array_equal(from_onnx.argmax(axis=1), from_keras.argmax(axis=1))
-    np.testing.assert_allclose(from_onnx, from_keras, rtol=0, atol=1e-4)  # two runtimes, sums in another order
+    # two runtimes of the same model, which add up in other orders
+    np.testing.assert_allclose(from_onnx, from_keras, rtol=0, atol=1e-4)
 
 
 # resume after a kill, as tests/test_interruptions.py does on TensorFlow
