@@ -1,5 +1,6 @@
 """profiles/slurm on a real one-node SLURM cluster that the tests start (tests/slurm_cluster.py):
-each job's CPUs, memory and time limit, a failing job, and a retry after a time limit.
+each job's CPUs, memory and time limit, a failing job, a retry after a time limit, and a
+train job that asks for a GPU (config gpu).
 
 Skipped where SLURM is not installed, except in CI (CI=true), where that is a failure:
 `.ci/run` installs it.
@@ -245,6 +246,6 @@ def test_a_train_job_asks_slurm_for_the_gpus_of_config_gpu(cluster, tmp_path):
         cluster, workdir, {**config, "gpu": 1}, "results/model/train_metrics.tsv", timeout=120
     )
     assert result.returncode != 0
-    calls = [line for line in result.output.splitlines() if line.strip().startswith("sbatch ")]
+    calls = [line for line in result.output.splitlines() if line.strip().startswith("sbatch --")]
     assert calls and all(" --gpus=1" in call and "rule_train" in call for call in calls), result.output
     assert "Invalid generic resource (gres) specification" in result.output
