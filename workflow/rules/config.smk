@@ -14,7 +14,7 @@ from snakemake.logging import logger
 from snakemake.sourcecache import LocalSourceFile
 from snakemake.utils import validate
 
-# The files of workflow/scripts/mnist_cnn, which every rule script imports: a workflow loaded from
+# The files of workflow/scripts/mnist_cnn, which the scripts import. A workflow loaded from
 # git (github(), gitfile()) has no folder to list, so each is named here (tests/test_module.py
 # checks that this names every file of the package).
 PACKAGE_FILES = (
