@@ -15,7 +15,7 @@ from snakemake.sourcecache import LocalSourceFile
 from snakemake.utils import validate
 
 # The files of workflow/scripts/mnist_cnn, which the scripts import. A workflow loaded from
-# git (github(), gitfile()) has no folder to list, so each is named here (tests/test_module.py
+# git (github()) has no folder to list, so each is named here (tests/test_module.py
 # checks that this names every file of the package).
 PACKAGE_FILES = (
     "__init__.py",
@@ -49,12 +49,8 @@ def package_folder():
     """
     if isinstance(workflow.current_basedir, LocalSourceFile):
         return Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parent / "scripts"
-    for name in PACKAGE_FILES:
-        cached = Path(workflow.source_path(f"../scripts/mnist_cnn/{name}"))
-        plain = cached.with_name(name)  # gitfile()'s cache entries are named <file>@<tag>
-        if cached != plain and not plain.exists():
-            plain.symlink_to(cached.name)
-    return cached.parent.parent
+    cached = [Path(workflow.source_path(f"../scripts/mnist_cnn/{name}")) for name in PACKAGE_FILES]
+    return cached[0].parent.parent
 
 
 def workflow_version():
