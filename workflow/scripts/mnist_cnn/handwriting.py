@@ -24,6 +24,8 @@ WORKING_SIZE = 400
 MIN_CONTRAST = 0.15
 # Ink blobs smaller than this share of the largest one are specks of dust or noise.
 MIN_BLOB = 0.02
+# The strokes' antialiased rims, beyond the threshold, are kept to this share of the ink's longer side.
+RIM = 1 / 60
 
 
 def open_image(path) -> Image.Image:
@@ -93,15 +95,15 @@ def paper_light(ink_up: np.ndarray, residual: np.ndarray) -> np.ndarray:
     gradient, vignetting) fitted to the pixels that are not ink, ink lighter than paper.
 
     ``residual``, ink up, tells the first guess of the ink; each fit's own residuals tell the next.
-    Fitted on a grid of about 100 pixels a side."""
+    Fitted on a grid of about 30 pixels a side."""
     rows, cols = ink_up.shape
-    step = max(1, max(rows, cols) // 100)
+    step = max(1, max(rows, cols) // 30)
     ys, xs = np.arange(rows) / max(rows, cols), np.arange(cols) / max(rows, cols)
     y, x = np.meshgrid(ys[::step], xs[::step], indexing="ij")
     terms = polynomial.polyvander2d(y.ravel(), x.ravel(), [2, 2])
     values, off_paper = ink_up[::step, ::step].ravel(), residual[::step, ::step].ravel()
     for _ in range(3):
-        paper = off_paper <= max(3 * spread(off_paper), 1e-3)
+        paper = off_paper <= max(3 * spread(off_paper), 1e-3)  # 1e-3: paper without noise
         coefficients = np.linalg.lstsq(terms[paper], values[paper], rcond=None)[0]
         off_paper = values - terms @ coefficients
     return polynomial.polygrid2d(ys, xs, coefficients.reshape(3, 3))
@@ -126,18 +128,19 @@ def separate_ink(grey: np.ndarray, name: str) -> np.ndarray:
     threshold, are kept, less the paper's noise; specks of dust or noise are dropped.
     """
     ink, smooth = ink_above_paper(grey)
-    rim = max(1, round(max(grey.shape) / 100))
     sure = smooth > max(5 * spread(smooth), MIN_CONTRAST / 2)
     if not sure.any():
         raise _no_ink(name, smooth.max())
-    near = ndimage.binary_dilation(sure, iterations=2 * rim)
+    near = ndimage.binary_dilation(sure, iterations=max(1, round(max(grey.shape) / 50)))
     strokes = smooth > threshold_otsu(smooth[near])
     paper_level, ink_level = np.median(ink[~strokes]), np.median(ink[strokes])
     if ink_level - paper_level < MIN_CONTRAST:
         raise _no_ink(name, ink_level - paper_level)
     largest = np.bincount(measure.label(strokes, connectivity=2).ravel())[1:].max()
     strokes = remove_small_objects(strokes, max_size=int(np.ceil(MIN_BLOB * largest)) - 1, connectivity=2)
-    rims = ndimage.binary_dilation(strokes, iterations=rim)
+    rows, cols = np.nonzero(strokes)
+    extent = max(rows.max() - rows.min(), cols.max() - cols.min()) + 1
+    rims = ndimage.binary_dilation(strokes, iterations=max(1, round(RIM * extent)))
     paper_level += 3 * spread(ink[~strokes])  # the paper's noise is not ink
     return np.clip((ink - paper_level) / (ink_level - paper_level), 0, 1) * rims
 
