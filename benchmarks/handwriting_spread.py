@@ -13,6 +13,7 @@ the digits whose predicted class the conversion changes. Writes a Markdown table
 """
 
 import argparse
+import os
 import platform
 import sys
 import tempfile
@@ -29,6 +30,13 @@ from mnist_cnn.handwriting import convert_images  # noqa: E402
 
 LAYOUTS = ["square", "off_centre"]
 KINDS = ["png", "jpeg", "transparent_png"]
+
+
+def cpu() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
 
 
 def main() -> None:
@@ -56,10 +64,9 @@ def main() -> None:
             changed = int((as_rows != as_images).sum())
             rows.append((seed, layout, kind, right_rows, right_images, right_images - right_rows, changed))
             print(rows[-1], flush=True)
-    differences = np.array([row[5] for row in rows])
-    changed = np.array([row[6] for row in rows])
+    right_as_rows, differences, changed = (np.array([row[i] for row in rows]) for i in (3, 5, 6))
     lines = [
-        f"Machine: {platform.processor() or platform.machine()}; {args.seeds} seeds x {len(converted)} kinds of image; "
+        f"Machine: {cpu()}, {os.cpu_count()} cores; {args.seeds} seeds x {len(converted)} kinds of image; "
         f"{len(labels)} test digits (`python benchmarks/handwriting_spread.py --seeds {args.seeds}`).",
         "",
         "| seed | layout | file | right as rows | right as images | difference | predictions changed |",
@@ -69,11 +76,13 @@ def main() -> None:
         f"Difference (images less rows), digits of {len(labels)}: min {differences.min()}, max {differences.max()}, "
         f"mean {differences.mean():.2f}, standard deviation {differences.std(ddof=1):.2f}, "
         f"largest in absolute value {np.abs(differences).max()}.",
-        f"Predictions changed by the conversion: min {changed.min()}, max {changed.max()}, mean {changed.mean():.2f}.",
+        f"Predictions changed by the conversion: min {changed.min()}, max {changed.max()}, mean {changed.mean():.2f}, "
+        f"standard deviation {changed.std(ddof=1):.2f}.",
+        f"Right as rows: min {right_as_rows.min()}, max {right_as_rows.max()}.",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines[-2:]))
+    print("\n".join(lines[-3:]))
 
 
 if __name__ == "__main__":

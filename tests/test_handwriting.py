@@ -79,6 +79,18 @@ def predicted(model, images: np.ndarray) -> np.ndarray:
     return class_probabilities(model, images, 100).to_numpy().argmax(axis=1)
 
 
+# The conversion changes a few digits enough to change what the model reads, for better or worse;
+# which and how many depends on the model, and the model on the CPU that trained it. Sized from
+# benchmarks/results/handwriting_spread.md, the test's model trained with 10 seeds (another seed
+# changes the initial weights and the order of the batches, another CPU only the rounding), 60
+# counts: the conversion changed what the model reads for 7 to 27 of the 300 digits (mean 19.2,
+# standard deviation 5.1); net, right as images less right as rows, -4 to +10 (mean 3.0, standard
+# deviation 3.6). The bounds lie 3.4 standard deviations or more beyond the means, about 1.5 times
+# the largest seen.
+MAX_READ_OTHERWISE = 40
+MAX_NET_CHANGE = 15
+
+
 @pytest.mark.parametrize("layout", ["square", "off_centre"])
 @pytest.mark.parametrize("kind", ["png", "jpeg", "transparent_png"])
 def test_digits_as_images_score_as_their_rows(model, test_digits, layout, kind, tmp_path):
@@ -86,10 +98,15 @@ def test_digits_as_images_score_as_their_rows(model, test_digits, layout, kind, 
     paths = [save_as(on_paper(digit, layout), tmp_path / f"{i:03d}", kind) for i, digit in enumerate(images)]
     converted = convert_images(paths)
     assert converted.shape == images.shape and converted.dtype == np.uint8
-    as_rows, as_images = accuracy(model, images, labels), accuracy(model, converted, labels)
-    print(f"{layout} {kind}: accuracy {as_images:.4f} as images, {as_rows:.4f} as rows")
-    assert as_rows > 0.85
-    assert abs(as_images - as_rows) <= 0.02
+    as_rows, as_images = predicted(model, images), predicted(model, converted)
+    right_as_rows, right_as_images = int((as_rows == labels).sum()), int((as_images == labels).sum())
+    print(
+        f"{layout} {kind}: {right_as_images} of {len(labels)} right as images, {right_as_rows} as rows, "
+        f"{int((as_rows != as_images).sum())} read otherwise"
+    )
+    assert right_as_rows >= 255  # 85%; 262 to 275 with the 10 seeds
+    assert int((as_rows != as_images).sum()) <= MAX_READ_OTHERWISE
+    assert abs(right_as_images - right_as_rows) <= MAX_NET_CHANGE
 
 
 def pen_drawing(digit: np.ndarray, height: int, pen: float, supersample: int = 4) -> np.ndarray:

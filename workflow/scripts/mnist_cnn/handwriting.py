@@ -134,8 +134,9 @@ def separate_ink(grey: np.ndarray, name: str) -> np.ndarray:
     near = ndimage.binary_dilation(sure, iterations=max(1, round(max(grey.shape) / 50)))
     strokes = smooth > threshold_otsu(smooth[near])
     paper_level, ink_level = np.median(ink[~strokes]), np.median(ink[strokes])
-    if ink_level - paper_level < MIN_CONTRAST:
-        raise _no_ink(name, ink_level - paper_level)
+    contrast = np.percentile(ink[strokes], 90) - paper_level  # thin strokes are fainter than their pen
+    if contrast < MIN_CONTRAST:
+        raise _no_ink(name, contrast)
     largest = np.bincount(measure.label(strokes, connectivity=2).ravel())[1:].max()
     strokes = remove_small_objects(strokes, max_size=int(np.ceil(MIN_BLOB * largest)) - 1, connectivity=2)
     rows, cols = np.nonzero(strokes)
