@@ -111,7 +111,7 @@ def test_digits_as_images_score_as_their_rows(model, test_digits, layout, kind, 
 
 def pen_drawing(digit: np.ndarray, height: int, pen: float, supersample: int = 4) -> np.ndarray:
     """The MNIST digit drawn again along its centre line with a round pen ``pen`` pixels wide, the
-    centre line ``height`` pixels tall: ink 0..1, antialiased (drawn 4 times larger, then reduced)."""
+    centre line ``height`` pixels tall: ink 0..1, antialiased (drawn ``supersample`` times larger, then reduced)."""
     line = (
         np.asarray(Image.fromarray(digit.reshape(28, 28)).resize((112, 112), Image.Resampling.BICUBIC)) > 127
     )

@@ -70,7 +70,7 @@ def local_median(grey: np.ndarray) -> np.ndarray:
     small = Image.fromarray(grey.astype(np.float32), mode="F").resize(
         (max(1, round(grey.shape[1] / shrink)), max(1, round(grey.shape[0] / shrink))), Image.Resampling.BOX
     )
-    median = ndimage.median_filter(np.asarray(small), size=max(small.size) // 2 | 1, mode="nearest")
+    median = ndimage.median_filter(np.asarray(small), size=(max(small.size) // 2) | 1, mode="nearest")
     return np.asarray(Image.fromarray(median, mode="F").resize(grey.shape[::-1], Image.Resampling.BILINEAR))
 
 
@@ -80,7 +80,7 @@ def spread(values: np.ndarray) -> float:
 
 
 def ink_sign(residual: np.ndarray) -> int:
-    """+1 where the ink is lighter than its paper, -1 where it is darker. ``residual``: the
+    """+1 if the ink is lighter than its paper, -1 if it is darker. ``residual``: the
     (lightly blurred) grey levels less the local median. The ink is what lies far from the paper:
     the side with more of it beyond half the largest difference (and beyond the paper's noise)
     wins, however thin, small or unevenly lit; shading and grain are far weaker than ink."""
@@ -91,8 +91,9 @@ def ink_sign(residual: np.ndarray) -> int:
 
 
 def paper_light(ink_up: np.ndarray, residual: np.ndarray) -> np.ndarray:
-    """The paper's grey level under the ink as well: a quadratic in x and y (an even light, a
-    gradient, vignetting) fitted to the pixels that are not ink, ink lighter than paper.
+    """The paper's grey level, under the ink as well: a polynomial of degree 2 in x and in y (an
+    even light, light from one side, vignetting) fitted to the pixels that are not ink, by least
+    squares. ``ink_up``: the grey levels, ink lighter than paper.
 
     ``residual``, ink up, tells the first guess of the ink; each fit's own residuals tell the next.
     Fitted on a grid of about 30 pixels a side."""
