@@ -38,18 +38,17 @@ TINY_CNN = [
 
 
 @pytest.fixture(scope="module")
-def without_tensorflow(tmp_path_factory):
-    """TensorFlow unimportable in every process started from here on but export_onnx's; the file
-    where each attempt to import it is recorded."""
+def without_tensorflow(tmp_path_factory) -> tuple[dict, Path]:
+    """An environment for processes in which TensorFlow is unimportable, but in export_onnx's; and
+    the file where each attempt to import it is recorded."""
     imports = tmp_path_factory.mktemp("tensorflow_imports") / "attempts.txt"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(
-            "PYTHONPATH",
-            os.pathsep.join(filter(None, [str(WITHOUT_TENSORFLOW), os.environ.get("PYTHONPATH")])),
-        )
-        patch.setenv("TENSORFLOW_IMPORTS", str(imports))
-        patch.setenv("TENSORFLOW_ALLOWED", "export_onnx.py")
-        yield imports
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(WITHOUT_TENSORFLOW), os.environ.get("PYTHONPATH")])),
+        "TENSORFLOW_IMPORTS": str(imports),
+        "TENSORFLOW_ALLOWED": "export_onnx.py",
+    }
+    return env, imports
 
 
 @pytest.fixture(scope="module")
@@ -60,11 +59,11 @@ def jax_run(without_tensorflow, tmp_path_factory):
     output = workdir / "gpu_jax.json"
     command = [sys.executable, str(REPO / "benchmarks" / "gpu_jax.py"), "run", "--data", str(SAMPLE),
                "--epochs", "1", "--replicates", "0", "--workdir", str(workdir / "run"), "--output", str(output)]  # fmt: skip
-    measured = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    measured = subprocess.run(command, capture_output=True, text=True, timeout=900, env=without_tensorflow[0])
     assert measured.returncode == 0, measured.stdout + measured.stderr
     first = workdir / "run" / "twice" / "run1"
     config = {"backend": "jax", "onnx": False, "data": {"dir": str(SAMPLE)}, "fit": {"epochs": 1}}
-    report = run_snakemake(first, config, "--report", "results/report.html")
+    report = run_snakemake(first, config, "--report", "results/report.html", env=without_tensorflow[0])
     assert report.returncode == 0, report.output
     return first, config, json.loads(output.read_text())
 
@@ -87,8 +86,9 @@ def test_two_runs_on_jax_give_the_same_bytes_and_the_gpu_script_says_so(jax_run)
 
 def test_tensorflow_is_not_needed_by_any_job(jax_run, without_tensorflow):
     first, _, _ = jax_run
+    _, attempts = without_tensorflow
     # the sitecustomize refused TensorFlow: no job even asked for it
-    assert not without_tensorflow.exists(), without_tensorflow.read_text()
+    assert not attempts.exists(), attempts.read_text()
     for job in ("train", "predict", "inspect_model", "model_config"):
         assert "TensorFlow" not in (first / "logs" / f"{job}.log").read_text(), job
     assert not (first / "logs" / "export_onnx.log").exists()  # onnx: false
@@ -126,12 +126,14 @@ def test_every_later_rule_reads_the_model_trained_on_jax(jax_run):
     assert "results/model/first_conv_filters.png" in page and "results/confusion_matrix.png" in page
 
 
-def test_a_model_trained_on_jax_is_exported_to_onnx_on_tensorflow(jax_run):
+def test_a_model_trained_on_jax_is_exported_to_onnx_on_tensorflow(jax_run, without_tensorflow):
     """onnx: true: export_onnx converts the JAX-trained model with tf2onnx (TensorFlow is allowed
     there alone), and predict runs it with onnxruntime: the classes Keras on JAX gave."""
     first, config, _ = jax_run
     from_keras = pd.read_csv(first / "results" / "probabilities.tsv", sep="\t").to_numpy()
-    result = run_snakemake(first, {**config, "onnx": True}, "results/probabilities.tsv")
+    result = run_snakemake(
+        first, {**config, "onnx": True}, "results/probabilities.tsv", env=without_tensorflow[0]
+    )
     assert result.returncode == 0, result.output
     assert "rule train" not in result.output  # nothing is trained again
     assert "TensorFlow threads: 1 intra-op" in (first / "logs" / "export_onnx.log").read_text()
@@ -160,13 +162,14 @@ TRAIN_INPUTS = [
 
 
 def test_train_on_jax_resumes_after_a_kill_with_the_uninterrupted_weights(without_tensorflow, tmp_path):
+    env, attempts = without_tensorflow
     prepared = tmp_path / "prepared"  # train's inputs, made once for both runs
-    made = run_snakemake(prepared, RESUMED, *TRAIN_INPUTS)
+    made = run_snakemake(prepared, RESUMED, *TRAIN_INPUTS, env=env)
     assert made.returncode == 0, made.output
     uninterrupted, workdir = tmp_path / "uninterrupted", tmp_path / "interrupted"
     for copy in (uninterrupted, workdir):
         shutil.copytree(prepared, copy)
-    result = run_snakemake(uninterrupted, RESUMED, TARGET)
+    result = run_snakemake(uninterrupted, RESUMED, TARGET, env=env)
     assert result.returncode == 0, result.output
     assert "rule check_data" not in result.output
     run = subprocess.Popen(
@@ -174,6 +177,7 @@ def test_train_on_jax_resumes_after_a_kill_with_the_uninterrupted_weights(withou
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        env=env,
     )
     deadline = time.monotonic() + 600
     while saved_epoch(workdir) < 1:
@@ -184,8 +188,8 @@ def test_train_on_jax_resumes_after_a_kill_with_the_uninterrupted_weights(withou
     run.wait()
     killed_at = saved_epoch(workdir)
     assert killed_at < EPOCHS, "train finished before the kill: more epochs are needed"
-    assert run_snakemake(workdir, RESUMED, "--unlock").returncode == 0
-    resumed = run_snakemake(workdir, RESUMED, TARGET)
+    assert run_snakemake(workdir, RESUMED, "--unlock", env=env).returncode == 0
+    resumed = run_snakemake(workdir, RESUMED, TARGET, env=env)
     assert resumed.returncode == 0, resumed.output
     log = (workdir / "logs" / "train.log").read_text()
     assert f"resuming at epoch {killed_at + 1} of {EPOCHS}" in log
@@ -197,7 +201,7 @@ def test_train_on_jax_resumes_after_a_kill_with_the_uninterrupted_weights(withou
         np.testing.assert_array_equal(mine, theirs)
     history = [pd.read_csv(run / "results/model/history.tsv", sep="\t") for run in (workdir, uninterrupted)]
     pd.testing.assert_frame_equal(*history)
-    assert not without_tensorflow.exists(), without_tensorflow.read_text()
+    assert not attempts.exists(), attempts.read_text()
 
 
 def test_an_unknown_backend_is_a_config_error(tmp_path):
