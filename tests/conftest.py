@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from slurm_cluster import remove_stale_conf
 from zenodo_server import FakeZenodo
 
 from mnist_cnn import ZENODO_FILES
@@ -17,6 +18,11 @@ REPO = Path(__file__).resolve().parents[1]
 # A stratified subset of the real MNIST: 300 training and 100 test images of every digit, gzipped.
 SAMPLE = REPO / "resources" / "mnist_sample"
 PER_CLASS = {"train": 300, "test": 100}
+
+
+def pytest_sessionstart(session):
+    # a slurm.conf left by a killed session would cost every snakemake command 10 s (slurm_cluster.py)
+    remove_stale_conf()
 
 
 @pytest.fixture(scope="session")
