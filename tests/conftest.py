@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from _pytest.nodeid import NodeId
 from slurm_cluster import remove_stale_conf
 from zenodo_server import FakeZenodo
 
@@ -47,7 +48,7 @@ def shared_fixture_group(item: pytest.Item) -> str | None:
     return None
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the xdist_group marks
+@pytest.hookimpl(trylast=True)  # after -k and -m have left out what they leave out
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (--dist loadgroup): the tests that share such a fixture go to one worker,
     one after another, so that it is made once and no two of them run in its folder at once.
@@ -59,6 +60,10 @@ def pytest_collection_modifyitems(config, items):
         group = shared_fixture_group(item)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+            # xdist 3.8 groups by "<test id>@<group>" but writes it to item._nodeid, which pytest
+            # 9.2 no longer reads: its test ids come from item._id
+            if config.getvalue("loadgroup") and not item.nodeid.endswith(f"@{group}"):
+                item._id = NodeId.parse(f"{item.nodeid}@{group}")
         units.setdefault(group or item.nodeid, []).append(index)
     if not hasattr(config, "workerinput"):  # not an xdist worker: the order stays
         return

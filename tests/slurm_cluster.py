@@ -39,24 +39,33 @@ def why_not_here() -> str | None:
         return "starting slurmd and munged needs root"
     if SYSTEM_CONF.exists() and not SYSTEM_CONF.read_text().startswith(MARKER):
         return f"{SYSTEM_CONF} belongs to a real SLURM installation; it is not overwritten"
+    if published_controller_runs():
+        return f"another test cluster runs on this machine ({SYSTEM_CONF}): one at a time"
     return None
+
+
+def published_controller_runs() -> bool | None:
+    """Whether the controller named by a /etc/slurm/slurm.conf that this module wrote runs (None:
+    there is no such file)."""
+    try:
+        text = SYSTEM_CONF.read_text()
+    except FileNotFoundError:
+        return None
+    if not text.startswith(MARKER):
+        return None
+    pid_file = Path(re.search(r"^SlurmctldPidFile=(.+)$", text, flags=re.M)[1])
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return False
+    return True
 
 
 def remove_stale_conf() -> bool:
     """Remove /etc/slurm/slurm.conf if this module wrote it and its controller no longer runs (a
-    test session killed before it stopped its cluster); True if removed. A running cluster's stays."""
-    try:
-        text = SYSTEM_CONF.read_text()
-    except FileNotFoundError:
+    test session killed before it stopped its cluster); True if removed."""
+    if published_controller_runs() is not False:
         return False
-    if not text.startswith(MARKER):
-        return False
-    pid_file = re.search(r"^SlurmctldPidFile=(.+)$", text, flags=re.M)
-    try:
-        os.kill(int(Path(pid_file[1]).read_text()), 0)
-        return False  # its controller runs: another session's cluster
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        pass
     try:
         SYSTEM_CONF.unlink()
     except OSError:  # not root: the SLURM tests do not run here either
