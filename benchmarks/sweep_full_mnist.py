@@ -7,10 +7,16 @@ results/replicates/): comparison.tsv, timings.tsv and, with replicates of two or
 experiments, differences.tsv, as Markdown tables.
 
     python benchmarks/sweep_full_mnist.py [--configfile config/seeds.yaml] [--replicates N]
-                                          [--data DIR] [--workdir DIR]
+                                          [--data DIR] [--workdir DIR] [--output FILE.json]
+
+--output keeps the command, the machine, the wall time and every table as JSON, for the documents
+that quote them (tests/test_docs.py checks the quotes against it).
 """
 
 import argparse
+import json
+import os
+import platform
 import sys
 import time
 from pathlib import Path
@@ -25,12 +31,13 @@ from workflow_runner import run_snakemake  # noqa: E402
 from zenodo_server import FakeZenodo  # noqa: E402
 
 from mnist_cnn import ZENODO_FILES  # noqa: E402
+from mnist_cnn.provenance import cpu_model  # noqa: E402
 
 FORMATS = {
     "parameters": "{:,.0f}",
     "epochs": "{:g}",
     "replicates": "{}",
-    "welch_df": "{:.1f}",
+    "df": "{:.1f}",
     "p_value": "{:.3g}",
 }
 
@@ -56,6 +63,7 @@ def main() -> None:
     add_data_arguments(parser)
     parser.add_argument("--configfile", type=Path, default=REPO / "config" / "experiments.yaml")
     parser.add_argument("--replicates", type=int, help="replicates of each run (default: the config's)")
+    parser.add_argument("--output", type=Path, help="also write the results as JSON to this file")
     args = parser.parse_args()
     data = full_mnist_tsvs(args)
     if args.workdir.exists():
@@ -79,10 +87,25 @@ def main() -> None:
         f"snakemake --cores 2 --configfile {args.configfile}{replicates}, full MNIST (60,000 + 10,000 images)"
     )
     print(f"wall time {wall:.0f} s, download to comparison")
-    for name in ("comparison", "timings", "differences"):
+    tables = {}
+    for name in ("comparison", "replicates", "timings", "differences"):
         if (compared / f"{name}.tsv").exists():
+            tables[name] = pd.read_csv(compared / f"{name}.tsv", sep="\t")
             print(f"\n{compared.relative_to(args.workdir)}/{name}.tsv:\n")
-            print(markdown(pd.read_csv(compared / f"{name}.tsv", sep="\t")))
+            print(markdown(tables[name]))
+    if args.output:
+        results = {
+            "command": f"snakemake --cores 2 --configfile {args.configfile.name}{replicates}",
+            "data": "full MNIST (60,000 + 10,000 images)",
+            "machine": {
+                "cpu": cpu_model(),
+                "cores": len(os.sched_getaffinity(0)),
+                "python": platform.python_version(),
+            },
+            "wall_s": wall,
+            "tables": {name: json.loads(table.to_json(orient="records")) for name, table in tables.items()},
+        }
+        args.output.write_text(json.dumps(results, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -31,10 +31,11 @@ def jobs_run(output: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def earlier_run(tmp_path_factory):
-    """A run of the workflow on the sample that trained a model (2 epochs): its folder."""
+    """A run of the workflow on the sample that trained a model (2 epochs) and exported it as ONNX:
+    its folder."""
     workdir = tmp_path_factory.mktemp("earlier_run")
     config = {"data": {"dir": str(SAMPLE)}, "fit": {"epochs": 2, "batch_size": 100}}
-    result = run_snakemake(workdir, config, "results/model/model.keras")
+    result = run_snakemake(workdir, config, "results/model/model.keras", "results/model/model.onnx")
     assert result.returncode == 0, result.output
     return workdir, config
 
@@ -130,6 +131,25 @@ def test_without_apply_model_the_run_s_own_model_is_applied(earlier_run, table):
     assert (workdir / "results" / "applied" / "new_rows.predictions.tsv").exists()
 
 
+def test_the_test_set_as_a_table_gets_predict_s_predictions_row_for_row(earlier_run):
+    """apply_model runs the model as predict does (onnxruntime on the run's ONNX export): the
+    sample's X_test as a table comes out as predictions.tsv and probabilities.tsv, to the bit."""
+    workdir, config = earlier_run
+    config = {**config, "apply": {"tables": [str(SAMPLE / "X_test.tsv.gz")]}}
+    result = run_snakemake(workdir, config, "apply", "results/probabilities.tsv")
+    assert result.returncode == 0, result.output
+    assert jobs_run(result.output) == {"check_data", "predict", "apply_model", "apply"}  # no training
+    for rule in ("predict", "apply_model"):
+        assert "with onnxruntime (results/model/model.onnx)" in (workdir / "logs" / f"{rule}.log").read_text()
+    results = workdir / "results"
+    applied = pd.read_csv(results / "applied" / "X_test.predictions.tsv", sep="\t")
+    predictions = pd.read_csv(results / "predictions.tsv", sep="\t")
+    probabilities = pd.read_csv(results / "probabilities.tsv", sep="\t")
+    assert len(applied) == len(predictions) == 1000
+    np.testing.assert_array_equal(applied["Predicted"], predictions["Predicted"])
+    np.testing.assert_array_equal(applied[CLASSES], probabilities[CLASSES])
+
+
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
@@ -195,10 +215,11 @@ def dense(units: int) -> dict:
 
 
 def test_each_experiment_s_model_is_applied_and_their_agreement_tabled(tmp_path):
+    # named as the table's own columns: each experiment's predictions are still its own column
     config = {
         "data": {"dir": str(SAMPLE)},
         "fit": {"epochs": 1, "batch_size": 100},
-        "experiments": {"dense_16": dense(16), "dense_64": dense(64)},
+        "experiments": {"image": dense(16), "agree": dense(64)},
         "apply": {"images": str(MY_DIGITS)},
     }
     result = run_snakemake(tmp_path, config, "apply", "results/experiments/comparison.tsv")
@@ -206,15 +227,16 @@ def test_each_experiment_s_model_is_applied_and_their_agreement_tabled(tmp_path)
     results = tmp_path / "results" / "experiments"
     predicted = {
         name: pd.read_csv(results / name / "applied" / "predictions.tsv", sep="\t")["Predicted"]
-        for name in ("dense_16", "dense_64")
+        for name in ("image", "agree")
     }
-    assert (results / "dense_16" / "applied" / "digits.png").exists()
+    assert (results / "image" / "applied" / "digits.png").exists()
     agreement = pd.read_csv(results / "applied_agreement.tsv", sep="\t")
-    assert agreement.columns.tolist() == ["image", "dense_16", "dense_64", "agree"]
+    # in config order (the test's config file is written with sorted keys)
+    assert agreement.columns.tolist() == ["image", "predicted by agree", "predicted by image", "agree"]
     assert agreement["image"].tolist() == sorted(p.name for p in MY_DIGITS.iterdir())
     for name, digits in predicted.items():
-        np.testing.assert_array_equal(agreement[name], digits)
-    np.testing.assert_array_equal(agreement["agree"], predicted["dense_16"] == predicted["dense_64"])
+        np.testing.assert_array_equal(agreement[f"predicted by {name}"], digits)
+    np.testing.assert_array_equal(agreement["agree"], predicted["image"] == predicted["agree"])
     comparison = pd.read_csv(results / "comparison.tsv", sep="\t", index_col=0)
     assert comparison["applied_agreement"].tolist() == [agreement["agree"].mean()] * 2
     # the images are converted once, for all experiments
@@ -225,6 +247,13 @@ def test_agreement_marks_the_images_read_differently():
     first = pd.DataFrame({"image": ["a.png", "b.png", "c.png"], "Predicted": [1, 7, 3]})
     second = pd.DataFrame({"image": ["a.png", "b.png", "c.png"], "Predicted": [1, 1, 3]})
     table = agreement_table(["cnn", "fnn"], [first, second])
-    assert table["agree"].tolist() == [True, False, True] and table["fnn"].tolist() == [1, 1, 3]
+    assert table["agree"].tolist() == [True, False, True] and table["predicted by fnn"].tolist() == [1, 1, 3]
+    # experiments named as the table's columns take none of their places
+    table = agreement_table(["image", "agree"], [first, second])
+    assert table.columns.tolist() == ["image", "predicted by image", "predicted by agree", "agree"]
+    assert table["image"].tolist() == ["a.png", "b.png", "c.png"]
+    assert table["agree"].tolist() == [True, False, True]
+    assert table["predicted by image"].tolist() == [1, 7, 3]
+    assert table["predicted by agree"].tolist() == [1, 1, 3]
     with pytest.raises(InputError, match="^fnn: expected predictions for the images a.png, b.png, c.png"):
         agreement_table(["cnn", "fnn"], [first, second.iloc[:2]])

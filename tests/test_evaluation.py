@@ -1,10 +1,9 @@
 """evaluate and predict's output: per-class scores, the confusion matrix table and plot."""
 
-import struct
-
 import numpy as np
 import pandas as pd
 import pytest
+from png_files import png_size
 from sklearn.metrics import f1_score, precision_score, recall_score
 
 from mnist_cnn import InputError
@@ -56,9 +55,7 @@ def test_confusion_table_rows_are_true_classes(labels_and_guesses):
 
 def test_confusion_matrix_plot_is_a_png(labels_and_guesses, tmp_path):
     plot_confusion_matrix(confusion_table(*labels_and_guesses, 10), tmp_path / "cm.png")
-    header = (tmp_path / "cm.png").read_bytes()[:24]
-    assert header[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = struct.unpack(">II", header[16:24])
+    width, height = png_size(tmp_path / "cm.png")
     assert 700 <= width <= 900 and 600 <= height <= 800
 
 

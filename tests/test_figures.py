@@ -2,7 +2,6 @@
 
 import json
 import re
-import struct
 from pathlib import Path
 
 import keras
@@ -10,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from png_files import png_size
 from scipy.stats import rankdata
 
 from mnist_cnn import InputError
@@ -42,12 +42,6 @@ from mnist_cnn.training import train
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    header = path.read_bytes()[:24]
-    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path.name} is not a PNG"
-    return struct.unpack(">II", header[16:24])
 
 
 def assert_png(path: Path, width: tuple[int, int], height: tuple[int, int]) -> None:
@@ -243,3 +237,17 @@ def test_html_tables_and_text(tmp_path):
     assert '<td class="number"></td><td class="number">0</td><td class="text"></td>' in page  # NaN: empty
     write_html_text("a: <1>\n", tmp_path / "c.html", "config")
     assert "<pre>a: &lt;1&gt;\n</pre>" in (tmp_path / "c.html").read_text()
+
+
+def test_the_figure_of_your_digits_names_each_image_by_its_file(mnist_test, tmp_path):
+    from PIL import Image
+
+    from mnist_cnn.figures import plot_applied_digits
+
+    images, labels = mnist_test
+    names = ["7_photo.jpg", "a_rather_long_file_name_of_a_scan.webp"]
+    originals = [Image.fromarray(255 - image.reshape(28, 28)) for image in images[:2]]
+    predictions = pd.DataFrame({"image": names, "Predicted": labels[:2], "probability": 0.5})
+    fig = plot_applied_digits(originals, images[:2], predictions, tmp_path / "digits.png")
+    titles = [ax.get_title() for ax in fig.axes[::2][:2]]
+    assert titles == ["7_photo.jpg", "a_rather….webp"]

@@ -1,7 +1,6 @@
 """Your own digits: real MNIST test digits written out as the images people make, converted back."""
 
 import json
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 from PIL import Image
+from png_files import png_size
 
 from mnist_cnn import InputError, image_files
 from mnist_cnn.data import read_split
@@ -170,6 +170,5 @@ def test_figure_of_the_images_fits_the_report(test_digits, n, tmp_path):
     originals = [on_paper(digit, "off_centre") for digit in images[:n]]
     predictions = pd.DataFrame({"image": range(n), "Predicted": labels[:n], "probability": 0.5})
     plot_applied_digits(originals, images[:n], predictions, tmp_path / "digits.png")
-    header = (tmp_path / "digits.png").read_bytes()[:24]
-    width, height = struct.unpack(">II", header[16:24])
+    width, height = png_size(tmp_path / "digits.png")
     assert 900 <= width <= 1000 and 150 <= height <= 850, (width, height)

@@ -1,10 +1,9 @@
 """Images of any shape the schema allows: scikit-learn's 8x8 digits through the whole workflow."""
 
-import struct
-
 import numpy as np
 import pandas as pd
 import pytest
+from png_files import png_size
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from workflow_runner import run_snakemake
@@ -17,12 +16,6 @@ DENSE = [
     {"type": "Dense", "args": {"units": 32, "activation": "relu"}},
     {"type": "Dense", "args": {"units": 10, "activation": "softmax"}},
 ]
-
-
-def png_size(path):
-    header = path.read_bytes()[:24]
-    assert header[:8] == b"\x89PNG\r\n\x1a\n"
-    return struct.unpack(">II", header[16:24])
 
 
 @pytest.fixture

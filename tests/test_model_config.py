@@ -17,7 +17,7 @@ import keras
 import pytest
 import yaml
 
-from mnist_cnn import InputError
+from mnist_cnn import InputError, keras_private
 from mnist_cnn.model_config import build_model, check_input_features, load_model_json
 
 REPO = Path(__file__).resolve().parents[1]
@@ -204,12 +204,10 @@ def lambda_json(keras_version: str, sentinel: Path) -> dict:
     ],
 )
 def test_model_json_with_code_is_refused_before_loading(tmp_path, monkeypatch, keras_version, where):
-    from keras.src.legacy.saving import saving_utils
-
     def no_loading(*args, **kwargs):
         raise AssertionError("the JSON reached Keras' loader")
 
-    monkeypatch.setattr(saving_utils, "model_from_config", no_loading)
+    monkeypatch.setattr(keras_private, "model_from_keras2_config", no_loading)
     monkeypatch.setattr(keras.models, "model_from_json", no_loading)
     path = tmp_path / "model.json"
     model = lambda_json(keras_version.removesuffix("-renamed"), tmp_path / "ran")

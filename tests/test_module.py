@@ -1,5 +1,6 @@
-"""Another workflow loads this one as a Snakemake module, as README.md shows, with its own config."""
+"""Another workflow loads this one as a Snakemake module, as docs/module.md shows, with its own config."""
 
+import re
 import subprocess
 import sys
 
@@ -8,32 +9,13 @@ import yaml
 from conftest import SAMPLE
 from workflow_runner import REPO
 
-HOST_SNAKEFILE = f"""\
-configfile: "config.yaml"
-
-
-module mnist_cnn:
-    snakefile:
-        "{REPO / "Snakefile"}"
-    config:
-        config["mnist_cnn"]
-    prefix:
-        "mnist"
-
-
-use rule * from mnist_cnn as mnist_*
-
-
-rule all:
-    default_target: True
-    input:
-        "mnist/results/predictions.tsv",
-        "mnist/results/confusion_matrix.png",
-"""
+# The host Snakefile of docs/module.md as written; this checkout is its mnist-cnn/ folder.
+HOST_SNAKEFILE = re.search(r"```python\n(.*?)```", (REPO / "docs" / "module.md").read_text(), re.S)[1]
 
 
 def test_a_host_workflow_runs_this_one_as_a_module(tmp_path):
     (tmp_path / "Snakefile").write_text(HOST_SNAKEFILE)
+    (tmp_path / "mnist-cnn").symlink_to(REPO)
     config = {"mnist_cnn": {"data": {"dir": str(SAMPLE)}, "fit": {"epochs": 1, "batch_size": 100}}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     result = subprocess.run(
@@ -48,3 +30,5 @@ def test_a_host_workflow_runs_this_one_as_a_module(tmp_path):
     assert (tmp_path / "mnist" / "results" / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "mnist" / "logs" / "train.log").exists()
     assert not (tmp_path / "results").exists()  # nothing outside the prefix
+    # the host's rule all is the default target, not this workflow's, which would make everything
+    assert not (tmp_path / "mnist" / "results" / "provenance.yaml").exists()

@@ -1,5 +1,6 @@
-"""The ONNX export (results/model/model.onnx): onnxruntime predicts what Keras predicts, and the same
-model gives the same bytes in every process."""
+"""The ONNX export (results/model/model.onnx, rule export_onnx): onnxruntime predicts what Keras
+predicts, the same model gives the same bytes in every process, a failed export leaves nothing, and
+switching it on exports the trained model without training it again."""
 
 import subprocess
 import sys
@@ -8,13 +9,18 @@ from pathlib import Path
 import keras
 import numpy as np
 import onnx
+import pandas as pd
 import pytest
+import tensorflow as tf
 from onnx import TensorProto, helper
+from test_apply import CLASSES, SAMPLE, jobs_run
 from test_training import HOLDOUT, builder, fast_json, tutorial_json
+from workflow_runner import run_snakemake
 
+from mnist_cnn import InputError
 from mnist_cnn.data import read_split
 from mnist_cnn.onnx_model import canonical, export_onnx, onnx_probabilities, onnx_session, trained_precision
-from mnist_cnn.prediction import predict
+from mnist_cnn.prediction import predict, write_predictions
 from mnist_cnn.training import train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,6 +58,29 @@ def test_onnx_predicts_the_class_keras_predicts_for_every_test_image(tutorial_mo
     assert from_onnx.columns.tolist() == from_keras.columns.tolist() == [str(c) for c in range(10)]
     np.testing.assert_array_equal(from_onnx.to_numpy().argmax(axis=1), from_keras.to_numpy().argmax(axis=1))
     np.testing.assert_allclose(from_onnx.to_numpy(), from_keras.to_numpy(), rtol=0, atol=1e-5)
+
+
+def test_probabilities_are_written_with_every_digit_of_their_float32(tutorial_model, mnist_test, tmp_path):
+    """Six significant digits wrote 0.99999962 as 1 and tied the most confident predictions."""
+    model, _ = tutorial_model
+    probabilities = predict(model, mnist_test[0], "predict_proba", 500)
+    assert probabilities.dtypes.eq(np.float32).all()
+    probabilities.loc[len(probabilities)] = np.float32([0.99999962, 3.8e-7, *[1e-30] * 7, 0.0])
+    write_predictions(probabilities, tmp_path / "probabilities.tsv")
+    read_back = pd.read_csv(tmp_path / "probabilities.tsv", sep="\t").to_numpy().astype(np.float32)
+    np.testing.assert_array_equal(read_back, probabilities.to_numpy())
+    assert read_back[-1, 0] == np.float32(0.99999962) < 1
+
+
+def test_a_failed_export_leaves_nothing_behind(tmp_path):
+    """tf2onnx writes a model with the TensorFlow ops it cannot convert as they are; the checker
+    refuses it. Neither tf2onnx's file nor a model.onnx may be left."""
+    images = keras.Input((784,))
+    unconvertible = keras.layers.Lambda(tf.math.bessel_i0e)(images)  # no ONNX op for BesselI0e
+    model = keras.Model(images, keras.layers.Dense(10, activation="softmax")(unconvertible))
+    with pytest.raises(InputError, match=r"^model\.onnx: tf2onnx cannot convert this model .*BesselI0e"):
+        export_onnx(model, model.to_json(), "float32", tmp_path / "model.onnx")
+    assert list(tmp_path.iterdir()) == []
 
 
 EXPORT_IN_A_NEW_PROCESS = """
@@ -134,3 +163,69 @@ def test_a_mixed_precision_model_is_exported_in_float32(train_split, mnist_test,
         rtol=0,
         atol=1e-5,
     )
+
+
+# --- in the workflow: rule export_onnx ----------------------------------------------------------
+
+DENSE = [
+    {"type": "Dense", "args": {"units": 16, "activation": "relu"}},
+    {"type": "Dense", "args": {"units": 10, "activation": "softmax"}},
+]
+
+
+@pytest.fixture(scope="module")
+def switched_on(tmp_path_factory):
+    """A run on the sample without the ONNX export, of a small model trained in mixed precision,
+    the sample's test set also applied as a table; then the same run with the export."""
+    workdir = tmp_path_factory.mktemp("switched_on")
+    config = {
+        "data": {"dir": str(SAMPLE)},
+        "fit": {"epochs": 1, "batch_size": 100},
+        "model": {"layers": DENSE},
+        "precision": "mixed_bfloat16",
+        "apply": {"tables": [str(SAMPLE / "X_test.tsv.gz")]},
+        "onnx": False,
+    }
+    targets = ("results/probabilities.tsv", "apply")
+    without = run_snakemake(workdir, config, *targets)
+    assert without.returncode == 0, without.output
+    trained = (workdir / "results" / "model" / "model.keras").read_bytes()
+    with_onnx = run_snakemake(workdir, {**config, "onnx": True}, *targets)
+    assert with_onnx.returncode == 0, with_onnx.output
+    assert (workdir / "results" / "model" / "model.keras").read_bytes() == trained
+    return workdir, without, with_onnx
+
+
+def test_switching_the_export_on_does_not_train_again(switched_on):
+    workdir, without, with_onnx = switched_on
+    assert "train" in jobs_run(without.output) and "export_onnx" not in jobs_run(without.output)
+    # the model is there: exported, then run again by the rules that run it
+    assert jobs_run(with_onnx.output) == {"export_onnx", "predict", "apply_model", "apply"}
+    session = onnx_session(workdir / "results" / "model" / "model.onnx", threads=1)
+    assert trained_precision(session) == "mixed_bfloat16"
+    assert sorted(path.name for path in (workdir / "results" / "model").iterdir()) == [
+        "history.tsv",
+        "model.keras",
+        "model.onnx",
+        "model_builder.json",
+        "model_config.json",
+        "train_machine.yaml",
+        "train_metrics.tsv",
+        "weights.h5",
+    ]
+
+
+def test_a_mixed_precision_model_is_run_by_keras_in_predict_and_apply(switched_on):
+    """The export computes in float32, the model did not: both rules run the model itself, alike."""
+    workdir, _, _ = switched_on
+    for rule in ("predict", "apply_model"):
+        log = (workdir / "logs" / f"{rule}.log").read_text()
+        assert "trained in mixed_bfloat16: running it with Keras, not model.onnx (float32)" in log, rule
+        assert "with Keras (results/model/model.keras)" in log, rule
+    results = workdir / "results"
+    applied = pd.read_csv(results / "applied" / "X_test.predictions.tsv", sep="\t")
+    predictions = pd.read_csv(results / "predictions.tsv", sep="\t")
+    probabilities = pd.read_csv(results / "probabilities.tsv", sep="\t")
+    assert len(applied) == len(predictions) == 1000
+    np.testing.assert_array_equal(applied["Predicted"], predictions["Predicted"])
+    np.testing.assert_array_equal(applied[CLASSES], probabilities[CLASSES])

@@ -207,7 +207,7 @@ def test_a_train_job_past_its_time_limit_is_retried_with_more_time_and_resumes(c
         (data / f"{name}.gz").write_bytes((SAMPLE / f"{name}.gz").read_bytes())
     config = {"data": {"dir": str(data)}, "fit": {"epochs": epochs, "batch_size": 100}}
     # The rule's first 60 minutes cannot run out in a test: 1 minute at the first attempt, 10 at the
-    # second, as an expression of the attempt as the rules' own (workflow/rules/common.smk: by_attempt).
+    # second, as an expression of the attempt as the rules' own (workflow/rules/resources.smk: by_attempt).
     result = run_on_slurm(
         cluster, tmp_path / "run", config, "results/model/train_metrics.tsv",
         "--set-resources", "train:runtime=10**(attempt-1)", timeout=900,

@@ -8,7 +8,6 @@ import os
 import platform
 import re
 import shutil
-import struct
 
 import keras
 import numpy as np
@@ -17,6 +16,7 @@ import pytest
 import snakemake
 import tensorflow as tf
 import yaml
+from png_files import png_size
 from workflow_runner import JOB_NAMES, KEEP_INCOMPLETE, REPO, files_below, run_snakemake
 from zenodo_server import closed_port_url
 
@@ -25,12 +25,6 @@ from mnist_cnn.data import md5sum
 
 # 2,400 training images: batches of 100 for 10 epochs give about the tutorial's number of steps.
 FIT = {"epochs": 10, "batch_size": 100}
-
-
-def png_size(path):
-    header = path.read_bytes()[:24]
-    assert header[:8] == b"\x89PNG\r\n\x1a\n"
-    return struct.unpack(">II", header[16:24])
 
 
 @pytest.fixture(scope="module")
@@ -403,7 +397,8 @@ def test_unknown_layer_stops_before_training(data_copy, tmp_path):
         "model.layers[1] (Conv2D): unknown argument 'kernal_size'; did you mean 'kernel_size'?"
         in result.output
     )
-    assert [path for path in files_below(tmp_path / "run" / "results") if path.startswith("model/")] == []
+    # model_builder may have run beside it; nothing of model_config's, not even a temporary file
+    assert [path for path in files_below(tmp_path / "run" / "results") if "model_config" in path] == []
     assert not (tmp_path / "run" / "logs" / "train.log").exists()
 
 
@@ -414,7 +409,7 @@ def test_unknown_layer_stops_before_training(data_copy, tmp_path):
         ("wrong-md5", "MD5 hash of downloaded file (X_test.tsv) does not match"),
     ],
 )
-def test_download_failure_leaves_nothing_behind(tsv_dir, tmp_path, fault, message):
+def test_download_failure_leaves_nothing_half_written(tsv_dir, tmp_path, fault, message):
     from zenodo_server import FakeZenodo
 
     with FakeZenodo({name: tsv_dir / name for name in ZENODO_FILES}) as zenodo:
@@ -425,7 +420,12 @@ def test_download_failure_leaves_nothing_behind(tsv_dir, tmp_path, fault, messag
         result = run_snakemake(tmp_path / "run", config, KEEP_INCOMPLETE)
     assert result.returncode != 0
     assert "Error in rule download:" in result.output and message in result.output
-    assert files_below(tmp_path / "run" / "results") == []
+    # the files that came whole before the failure may stay (each checked, renamed into place only
+    # then); nothing else, no partial or temporary file (other jobs may have run beside it)
+    left = files_below(tmp_path / "run" / "results" / "data")
+    assert set(left) <= set(ZENODO_FILES) - {"X_test.tsv"}, left
+    for name in left:
+        assert md5sum(tmp_path / "run" / "results" / "data" / name) == zenodo.md5(name)
 
 
 def test_bad_config_value_is_one_clear_message(tmp_path):

@@ -14,6 +14,7 @@ PER_RUN_JOBS = [
     "model_config",
     "model_builder",
     "train",
+    "export_onnx",
     "predict",
     "evaluate",
     "provenance",

@@ -23,6 +23,9 @@ rule convert_images:
 
 rule apply_model:
     input:
+        # run as predict runs it: the run's own model with its ONNX export (config onnx); a model
+        # given by apply.model with Keras
+        **({} if APPLY_MODEL else ONNX_MODEL),
         model=model_to_apply,
         digits=APPLIED_DIGITS,
         tables=list(APPLY_TABLES.values()),

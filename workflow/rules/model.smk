@@ -51,7 +51,6 @@ rule train:
         model_config="results/{prefix}model/model_config.json",
         builder="results/{prefix}model/model_builder.json",
     output:
-        **ONNX_MODEL,
         model="results/{prefix}model/model.keras",
         weights="results/{prefix}model/weights.h5",
         metrics="results/{prefix}model/train_metrics.tsv",
@@ -79,6 +78,30 @@ rule train:
         "../scripts/train.py"
 
 
+# The trained model as ONNX (config onnx), which predict and apply_model run with onnxruntime: a
+# rule of its own, so that switching onnx on or off never retrains.
+rule export_onnx:
+    input:
+        model="results/{prefix}model/model.keras",
+        model_config="results/{prefix}model/model_config.json",
+        machine="results/{prefix}model/train_machine.yaml",  # the precision train used
+    output:
+        onnx="results/{prefix}model/model.onnx",
+    log:
+        "logs/{prefix}export_onnx.log",
+    benchmark:
+        "benchmarks/{prefix}export_onnx.tsv"
+    priority: 1  # predict waits for it
+    conda:
+        "../../envs/keras.yaml"
+    threads: 1
+    resources:
+        mem_mb=by_attempt(2000),
+        runtime=by_attempt(10),
+    script:
+        "../scripts/export_onnx.py"
+
+
 rule predict:
     input:
         **ONNX_MODEL,
@@ -100,5 +123,6 @@ rule predict:
     params:
         method=setting("predict", "method"),
         batch_size=setting("fit", "batch_size"),
+        n_features=N_FEATURES,
     script:
         "../scripts/predict.py"

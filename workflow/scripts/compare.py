@@ -1,7 +1,7 @@
 """Rule compare: the experiments (or the replicates) side by side, as comparison.tsv and .png,
 the training times in timings.tsv (and, with apply.images, the share of your images that all
 runs read as the same digit, applied_agreement); with replicates, each replicate's row in replicates.tsv and,
-with two or more experiments, their differences in differences.tsv."""
+with two or more experiments, their differences in differences.tsv (paired or Welch t-test)."""
 
 import logging
 
@@ -15,6 +15,7 @@ from mnist_cnn.comparison import (  # noqa: E402
     comparison_table,
     differences_table,
     experiment_row,
+    four_digits,
     has_replicates,
     plot_comparison,
     plot_replicates,
@@ -40,15 +41,15 @@ table = comparison_table(replicates)
 if files.agreement:
     table["applied_agreement"] = pd.read_csv(files.agreement[0], sep="\t")["agree"].mean()
 logging.info("comparison:\n%s", table.to_string())
-table.to_csv(snakemake.output.table, sep="\t", float_format="%.6g")
-timings_table(replicates).to_csv(snakemake.output.timings, sep="\t", float_format="%.6g")
+table.to_csv(snakemake.output.table, sep="\t", float_format=four_digits)
+timings_table(replicates).to_csv(snakemake.output.timings, sep="\t", float_format=four_digits)
 if has_replicates(replicates):
     columns = [column for column in replicates.columns if column not in TIMING_COLUMNS]
-    replicates[columns].to_csv(snakemake.output.replicates, sep="\t", float_format="%.6g")
+    replicates[columns].to_csv(snakemake.output.replicates, sep="\t", float_format=four_digits)
     plot_replicates(replicates, table, snakemake.output.figure)
 else:
     plot_comparison(table, snakemake.output.figure)
 if hasattr(snakemake.output, "differences"):
     differences = differences_table(replicates)
-    logging.info("differences (Welch):\n%s", differences.to_string())
-    differences.to_csv(snakemake.output.differences, sep="\t", float_format="%.6g")
+    logging.info("differences (paired or Welch t-test, column test):\n%s", differences.to_string())
+    differences.to_csv(snakemake.output.differences, sep="\t", float_format=four_digits)

@@ -10,7 +10,6 @@ from mnist_cnn import rule
 rule.start(snakemake)
 rule.without_modules("matplotlib")  # scikit-learn splits the holdout: only matplotlib is left out
 from mnist_cnn.data import load_split  # noqa: E402
-from mnist_cnn.onnx_model import export_onnx  # noqa: E402
 from mnist_cnn.provenance import write_provenance  # noqa: E402
 from mnist_cnn.tensorflow_runtime import set_up_tensorflow  # noqa: E402
 from mnist_cnn.training import (  # noqa: E402
@@ -50,6 +49,4 @@ model.save(snakemake.output.model)
 save_weights_h5(model, snakemake.output.weights)
 history.to_csv(snakemake.output.history, sep="\t", index=False, float_format="%.6g")
 write_scores(scores, snakemake.output.metrics)
-if "onnx" in snakemake.output.keys():
-    export_onnx(model, model_json, computed_on["precision"]["used"], snakemake.output.onnx)
 shutil.rmtree(snakemake.params.state_dir)  # the results are written: nothing to resume

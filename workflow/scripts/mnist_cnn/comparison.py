@@ -1,11 +1,13 @@
 """Experiments side by side: a row of scores and size per experiment, the training times apart,
 and a figure; with replicates, their mean, spread and 95% confidence interval, and the
-differences between experiments (Welch's t)."""
+differences between experiments (paired t-test where the replicates pair by seed, Welch's
+otherwise)."""
 
 import itertools
 
 import h5py
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")  # headless: rules run without a display
 
@@ -30,6 +32,13 @@ TIMING_COLUMNS = {"train_seconds": "wall time of the train job (benchmarks/.../t
 INTERVAL_COLUMNS = ["test_accuracy", "holdout_accuracy"]
 STATISTICS = ["mean", "sd", "min", "max", "ci95_low", "ci95_high"]
 CONFIDENCE = 0.95
+# Values that differ by no more than this do not vary. Accuracies are shares of at most 70,000
+# images read back from TSVs, so a real spread is at least 1e-6; equal values, or differences of
+# pairs that are equal, differ by float rounding only (about 1e-16), which a t-test would read as a
+# spread next to nothing, hence as a certain difference.
+NO_SPREAD = 1e-9
+# differences.tsv's test column: which test, or that there was nothing to test.
+PAIRED, WELCH, NO_VARIATION = "paired", "Welch", "no variation"
 
 
 def count_parameters(weights_h5) -> int:
@@ -64,6 +73,12 @@ def experiment_row(name: str, metrics, report, history, weights, benchmark) -> d
     }
 
 
+def four_digits(value: float) -> str:
+    """A number of the tables as people read them: four significant digits, what replicates can
+    tell apart; whole up from 10,000 (parameters, seconds), never in exponent form there."""
+    return f"{value:.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
+
+
 def replicate_table(rows: list[dict]) -> pd.DataFrame:
     """Rows of experiment_row() with each run's replicate and seed, as a table indexed by
     (experiment, replicate), in the order the config declares them."""
@@ -73,13 +88,22 @@ def replicate_table(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns).set_index(["experiment", "replicate"])
 
 
+def varies(values) -> bool:
+    """Whether the values spread by more than float rounding (NO_SPREAD)."""
+    return bool(np.ptp(values) > NO_SPREAD)
+
+
 def summary(values: pd.Series) -> dict:
-    """Mean, standard deviation, min, max and the 95% confidence interval of the mean (Student's t)."""
-    interval = stats.ttest_1samp(values, 0.0).confidence_interval(CONFIDENCE)
+    """Mean, standard deviation, min, max and the 95% confidence interval of the mean (Student's t
+    with n - 1 degrees of freedom); no interval (NaN) where the values do not vary, for a t interval
+    of width 0 would claim the mean exactly known."""
+    low = high = float("nan")
+    if varies(values):
+        low, high = stats.ttest_1samp(values, 0.0).confidence_interval(CONFIDENCE)
     return dict(
         zip(
             STATISTICS,
-            [values.mean(), values.std(ddof=1), values.min(), values.max(), interval.low, interval.high],
+            [values.mean(), values.std(ddof=1), values.min(), values.max(), low, high],
             strict=True,
         )
     )
@@ -111,33 +135,60 @@ def comparison_table(replicates: pd.DataFrame) -> pd.DataFrame:
 
 
 def timings_table(replicates: pd.DataFrame) -> pd.DataFrame:
-    """timings.tsv: the train job's wall time per experiment; with replicates, summarised as accuracy is."""
+    """timings.tsv: the train job's wall time per experiment; with replicates, its mean, sd, min and
+    max. No confidence interval: a time's spread is the machine's load, not chance in the data, and
+    a t interval of two replicates reaches below zero seconds."""
     if not has_replicates(replicates):
         return replicates[list(TIMING_COLUMNS)].droplevel("replicate")
-    return summary_table(replicates, list(TIMING_COLUMNS))
+    table = summary_table(replicates, list(TIMING_COLUMNS))
+    return table.drop(columns=[column for column in table.columns if "_ci95_" in column])
+
+
+def pair_by_seed(one: pd.DataFrame, two: pd.DataFrame) -> bool:
+    """Whether replicate i of both experiments had the same seed, for every i: then they had the same
+    holdout split and batch order, and the replicates pair."""
+    return (
+        one.index.get_level_values("replicate").tolist() == two.index.get_level_values("replicate").tolist()
+        and one["seed"].tolist() == two["seed"].tolist()
+    )
+
+
+def difference(one: pd.Series, two: pd.Series, paired: bool) -> dict:
+    """The difference of the means of ``one`` and ``two`` (first minus second) and its test: paired
+    t-test (scipy.stats.ttest_rel) or Welch's (ttest_ind, equal_var=False), with the 95% interval,
+    degrees of freedom, p-value and whether the interval leaves out 0. Where nothing varies (the
+    differences of the pairs, or both sides for Welch) no t-test applies: test is NO_VARIATION,
+    with no interval, df or p-value, and not supported."""
+    first, second = one.to_numpy(), two.to_numpy()
+    row = {"test": PAIRED if paired else WELCH, "difference": first.mean() - second.mean()}
+    if not (varies(first - second) if paired else varies(first) or varies(second)):
+        untested = dict.fromkeys(["ci95_low", "ci95_high", "df", "p_value"], float("nan"))
+        return row | {"test": NO_VARIATION, **untested, "supported": False}
+    test = stats.ttest_rel(first, second) if paired else stats.ttest_ind(first, second, equal_var=False)
+    interval = test.confidence_interval(CONFIDENCE)
+    return row | {
+        "ci95_low": interval.low,
+        "ci95_high": interval.high,
+        "df": float(test.df),
+        "p_value": test.pvalue,
+        "supported": bool(interval.low > 0 or interval.high < 0),
+    }
 
 
 def differences_table(replicates: pd.DataFrame) -> pd.DataFrame:
-    """For each pair of experiments (in config order) and each accuracy: the difference of the means,
-    first minus second, its 95% interval and p-value from Welch's t-test, and whether the interval
-    leaves out 0 (the replicates support a difference)."""
+    """For each pair of experiments (in config order) and each accuracy: difference() of the two
+    experiments' replicates, paired where they pair by seed (pair_by_seed), Welch's otherwise."""
     runs = {name: group for name, group in replicates.groupby(level="experiment", sort=False)}
     rows = []
     for (first, one), (second, two) in itertools.combinations(runs.items(), 2):
+        paired = pair_by_seed(one, two)
         for column in INTERVAL_COLUMNS:
-            test = stats.ttest_ind(one[column], two[column], equal_var=False)
-            interval = test.confidence_interval(CONFIDENCE)
             rows.append(
                 {
                     "experiment": first,
                     "versus": second,
                     "accuracy": column.removesuffix("_accuracy"),
-                    "difference": one[column].mean() - two[column].mean(),
-                    "ci95_low": interval.low,
-                    "ci95_high": interval.high,
-                    "welch_df": test.df,
-                    "p_value": test.pvalue,
-                    "supported": bool(interval.low > 0 or interval.high < 0),
+                    **difference(one[column], two[column], paired),
                 }
             )
     return pd.DataFrame(rows).set_index(["experiment", "versus", "accuracy"])
@@ -172,9 +223,10 @@ def plot_comparison(table: pd.DataFrame, path) -> None:
     plt.close(fig)
 
 
-def plot_replicates(replicates: pd.DataFrame, table: pd.DataFrame, path) -> None:
+def plot_replicates(replicates: pd.DataFrame, table: pd.DataFrame, path) -> plt.Figure:
     """Test and holdout accuracy per experiment: every replicate a grey point, and below them the
-    mean as a black tick and its 95% confidence interval as a bar (comparison_table's columns)."""
+    mean as a black tick and its 95% confidence interval as a bar (comparison_table's columns).
+    Returns the figure (closed), whose artists hold what it shows."""
     values = replicates.reset_index()
     names = table.index.tolist()
     count = replicates.index.get_level_values("replicate").max()
@@ -213,19 +265,21 @@ def plot_replicates(replicates: pd.DataFrame, table: pd.DataFrame, path) -> None
     )
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
+    return fig
 
 
 def agreement_table(names: list[str], predictions: list[pd.DataFrame]) -> pd.DataFrame:
-    """Per applied image: the digit each experiment predicts, and whether they all agree (``agree``).
+    """Per applied image: ``image``, the digit each run predicts (a column ``predicted by <name>``
+    each, so that no name can take the place of another column) and whether they all agree
+    (``agree``).
 
-    ``predictions``: each experiment's applied predictions.tsv (columns image, Predicted, ...).
+    ``predictions``: each run's applied predictions.tsv (columns image, Predicted, ...).
     """
     images = predictions[0]["image"]
     for name, table in zip(names, predictions, strict=True):
         if not table["image"].equals(images):
             raise InputError(f"{name}: expected predictions for the images {', '.join(images)}")
-    table = pd.DataFrame(
-        {"image": images, **{name: t["Predicted"] for name, t in zip(names, predictions, strict=True)}}
+    predicted = pd.DataFrame(
+        {f"predicted by {name}": table["Predicted"] for name, table in zip(names, predictions, strict=True)}
     )
-    table["agree"] = table[names].nunique(axis=1) == 1
-    return table
+    return pd.concat([images, predicted, (predicted.nunique(axis=1) == 1).rename("agree")], axis=1)

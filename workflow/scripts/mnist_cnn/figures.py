@@ -357,7 +357,13 @@ def plot_feature_maps(
 APPLIED_SHOWN = 168  # images in the figure of your own digits: 14 rows of 12
 
 
-def plot_applied_digits(originals: list, digits: np.ndarray, predictions: pd.DataFrame, path) -> None:
+def short_name(name: str, length: int = 14) -> str:
+    """A file name that fits above a panel: its start and end around an ellipsis when too long."""
+    name = str(name)
+    return name if len(name) <= length else f"{name[: length - 6]}…{name[-5:]}"
+
+
+def plot_applied_digits(originals: list, digits: np.ndarray, predictions: pd.DataFrame, path) -> plt.Figure:
     """Each image (a PIL image, as its file shows it) beside its 28x28 version, with the predicted
     digit and its probability; the first ``APPLIED_SHOWN`` of ``predictions`` and a note when there
     are more. About 1000 px wide: 6 pairs a row, 12 when there are more than 36 images."""
@@ -375,16 +381,17 @@ def plot_applied_digits(originals: list, digits: np.ndarray, predictions: pd.Dat
             ax.axis("off")
         elif i % 2 == 0:
             ax.imshow(originals[i // 2].convert("RGBA"))
-            ax.set_title(f"#{i // 2 + 1}", fontsize=7, pad=2)
+            ax.set_title(short_name(predictions.iloc[i // 2]["image"]), fontsize=7, pad=2)
         else:
             row = predictions.iloc[i // 2]
             ax.imshow(digits[i // 2].reshape(28, 28), cmap=INK, vmin=0, vmax=255)
             ax.set_title(f"{row['Predicted']}  {row['probability']:.2f}", fontsize=7, pad=2, weight="bold")
     shown = f"the first {n} of {len(predictions)}" if n < len(predictions) else f"all {n}"
     fig.suptitle(
-        f"Your images ({shown}, #: row of predictions.tsv), each beside its 28x28 MNIST version, "
+        f"Your images ({shown}, by file name), each beside its 28x28 MNIST version, "
         "with the predicted digit and its probability",
         fontsize=9,
     )
     fig.tight_layout(pad=0.3)
     save_figure(fig, path)
+    return fig

@@ -12,9 +12,8 @@ import math
 from pathlib import Path
 
 import keras
-from keras.src.legacy.saving import saving_utils
 
-from mnist_cnn import InputError
+from mnist_cnn import InputError, keras_private
 
 
 def _layer_class(position: int, name: str) -> type:
@@ -133,7 +132,7 @@ def load_model_json(path: Path) -> keras.Model:
     refuse_code(config, path)
     try:
         if str(config.get("keras_version", "3")).startswith(("1.", "2.")):
-            return saving_utils.model_from_config(_keras2_to_keras3(config))
+            return keras_private.model_from_keras2_config(_keras2_to_keras3(config))
         return keras.models.model_from_json(json.dumps(config))
     except Exception as error:
         raise InputError(

@@ -1,5 +1,6 @@
-"""The trained model as ONNX (results/model/model.onnx): what users deploy, and what predict runs
-with onnxruntime, which starts in a fraction of the time that TensorFlow takes to import.
+"""The trained model as ONNX (results/model/model.onnx, rule export_onnx): what users deploy, and
+what predict and apply_model run with onnxruntime, which starts in a fraction of the time that
+TensorFlow takes to import.
 
 The graph takes ``images`` (float32, unscaled 0..255 pixels, shaped as the Keras model's input)
 and gives ``probabilities`` (a column per class). Its metadata ``keras_precision`` names the
@@ -9,6 +10,7 @@ precision the Keras model was trained in: the ONNX graph itself always computes 
 import logging
 import os
 import re
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -28,29 +30,33 @@ def export_onnx(model, model_json: str, policy: str, path) -> None:
     A mixed-precision model is exported from a float32 copy: Keras keeps its variables in float32
     anyway, and onnxruntime has no bfloat16 kernels for CPUs. tf2onnx numbers the constants it
     makes in an order that changes from one process to the next; ``canonical`` renames them, so
-    that the same model gives the same bytes.
+    that the same model gives the same bytes. Everything is written in a temporary folder beside
+    ``path``, which is then renamed into place: a failed export leaves nothing behind.
     """
     import keras
     import onnx
 
+    path = Path(path)
     if policy != "float32":
         float32_model = keras.models.model_from_json(model_json)
         float32_model.set_weights(model.get_weights())
         model = float32_model
     model.predict(np.zeros((1, *model.input_shape[1:]), np.float32), verbose=0)  # traced before export
-    exported = f"{path}.tf2onnx"
-    try:
-        model.export(exported, format="onnx", verbose=False)
-    except Exception as error:  # tf2onnx raises what its converters raise
-        raise InputError(
-            f"{Path(path).name}: tf2onnx cannot convert this model ({type(error).__name__}: {error}); "
-            "set onnx: false in the config to train without the ONNX export (predict then runs Keras)"
-        ) from error
-    proto = canonical(onnx.load(exported))
-    onnx.helper.set_model_props(proto, {PRECISION_KEY: policy})
-    onnx.save(proto, path)
-    onnx.checker.check_model(path)
-    os.remove(exported)
+    with tempfile.TemporaryDirectory(prefix=f"{path.name}.", suffix=".partial", dir=path.parent) as folder:
+        exported, written = Path(folder) / "tf2onnx.onnx", Path(folder) / path.name
+        try:
+            model.export(exported, format="onnx", verbose=False)
+            onnx.checker.check_model(exported)  # tf2onnx keeps the ops it cannot convert as they are
+        except Exception as error:  # tf2onnx raises what its converters raise, the checker its own
+            raise InputError(
+                f"{path.name}: tf2onnx cannot convert this model ({type(error).__name__}: {error}); set "
+                "onnx: false in the config to leave the ONNX export out (predict and apply_model then run Keras)"
+            ) from error
+        proto = canonical(onnx.load(exported))
+        onnx.helper.set_model_props(proto, {PRECISION_KEY: policy})
+        onnx.save(proto, written)
+        onnx.checker.check_model(written)
+        os.replace(written, path)
 
 
 def canonical(proto):

@@ -1,6 +1,10 @@
 """Predictions on X_test, written as Galaxy's model_prediction writes them."""
 
+import logging
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +48,9 @@ def predict(model, images: np.ndarray, method: str, batch_size: int) -> pd.DataF
 
 
 def write_predictions(predictions: pd.DataFrame, path) -> None:
-    predictions.to_csv(path, sep="\t", index=False, float_format="%.6g")
+    """Predictions as a TSV; probabilities with 9 significant digits, enough for every float32 to
+    read back as itself (6 would write 0.99999962 as 1, and tie the most confident predictions)."""
+    predictions.to_csv(path, sep="\t", index=False, float_format="%.9g")
 
 
 def load_trained_model(path, n_features: int):
@@ -72,3 +78,36 @@ def applied_predictions(probabilities: pd.DataFrame, image_names: list[str] | No
     if image_names is not None:
         columns = {"image": image_names, **columns, "probability": probabilities.to_numpy().max(axis=1)}
     return pd.concat([pd.DataFrame(columns), probabilities], axis=1)
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    """What turns a run's images into class probabilities (``model_output``)."""
+
+    runtime: str  # what runs the model, and which file: for the log
+    probabilities: Callable[[np.ndarray, int], pd.DataFrame]  # (images, batch_size) -> a column per class
+
+
+def model_output(model, onnx, n_features: int, threads: int) -> ModelOutput:
+    """The one way every rule that turns images into class probabilities (predict, apply_model)
+    runs the trained model, so that the same rows get the same probabilities in each.
+
+    ``onnx``: the run's ONNX export (config onnx), or None. onnxruntime runs it, without
+    TensorFlow, on ``threads`` threads. Without it, or when the model was trained in mixed precision
+    (the export computes in float32, the model did not), Keras runs ``model`` on TensorFlow, set up
+    for ``threads`` threads: the rule must not have started TensorFlow before. InputError naming the
+    file if the Keras model does not take rows of ``n_features`` pixels.
+    """
+    if onnx:
+        from mnist_cnn.onnx_model import onnx_probabilities, onnx_session, trained_precision
+
+        session = onnx_session(onnx, threads)
+        if (precision := trained_precision(session)) == "float32":
+            return ModelOutput(f"onnxruntime ({onnx})", partial(onnx_probabilities, session))
+        logging.info("trained in %s: running it with Keras, not %s (float32)", precision, Path(onnx).name)
+    from mnist_cnn.tensorflow_runtime import set_up_tensorflow  # not at the top: TensorFlow
+
+    set_up_tensorflow(threads)
+    return ModelOutput(
+        f"Keras ({model})", partial(class_probabilities, load_trained_model(model, n_features))
+    )

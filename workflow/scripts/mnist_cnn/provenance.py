@@ -1,6 +1,6 @@
 """Provenance of a run: the software and machine it ran on, its data files' checksums, its config.
 
-common.smk imports this module too: it needs nothing beyond what Snakemake itself installs.
+workflow/rules/config.smk imports this module too: it needs nothing beyond what Snakemake itself installs.
 """
 
 import importlib.metadata

@@ -22,6 +22,13 @@ def set_up_tensorflow(threads: int) -> None:
     tf.config.threading.set_inter_op_parallelism_threads(1)
     tf.config.experimental.enable_op_determinism()
     logging.info("TensorFlow threads: %d intra-op, 1 inter-op; op determinism on", threads)
+    # said here, before it appears, because it reads as a failure and is none
+    logging.info(
+        "TensorFlow %s's input pipeline logs 'E0000 ... NodeDef mentions attribute "
+        "use_unbounded_threadpool which is not in the op definition': harmless, an option this "
+        "version's tf.data sets and its own op registry does not list; the data is unaffected",
+        tf.__version__,
+    )
 
 
 def batches(images: np.ndarray, targets: np.ndarray | None, batch_size: int, shuffle_seed: int | None = None):

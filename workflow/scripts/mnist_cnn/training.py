@@ -15,10 +15,10 @@ import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
-from keras.src.legacy.saving import legacy_h5_format
 from sklearn.model_selection import train_test_split
 from tqdm import tqdm
 
+from mnist_cnn import keras_private
 from mnist_cnn.model_builder import compile_model, make_callbacks
 from mnist_cnn.prediction import input_rows
 from mnist_cnn.provenance import cpu_model, cpus_available
@@ -433,7 +433,7 @@ def save_weights_h5(model: keras.Model, path) -> None:
     ``load_weights`` reads only under such a name.
     """
     with h5py.File(path, "w") as out:
-        legacy_h5_format.save_weights_to_hdf5_group(out, model)
+        keras_private.save_weights_in_keras2_layout(out, model)
 
 
 def write_scores(scores: dict[str, float], path) -> None:

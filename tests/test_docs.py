@@ -1,0 +1,86 @@
+"""Documentation that is written from the code cannot drift from it."""
+
+import json
+import re
+import statistics
+
+import config_docs
+import pytest
+import workflow_diagram
+import yaml
+from workflow_runner import REPO
+
+
+def test_config_readme_is_what_config_docs_writes_from_the_schema():
+    written = (REPO / "config" / "README.md").read_text()
+    assert written == config_docs.render(), "config/README.md is out of date: run python tools/config_docs.py"
+
+
+def test_config_readme_names_every_key_of_config_yaml():
+    def keys(mapping, prefix=""):
+        for key, value in mapping.items():
+            yield f"{prefix}{key}"
+            if isinstance(value, dict) and key not in ("args", "md5", "experiments"):
+                yield from keys(value, f"{prefix}{key}.")
+
+    written = (REPO / "config" / "README.md").read_text()
+    for key in keys(yaml.safe_load((REPO / "config.yaml").read_text())):
+        assert f"| `{key}` |" in written, key
+
+
+def test_catalog_file_says_conda_and_report():
+    usage = yaml.safe_load((REPO / ".snakemake-workflow-catalog.yml").read_text())["usage"]
+    assert usage["software-stack-deployment"]["conda"] is True and usage["report"] is True
+
+
+README = (REPO / "README.md").read_text()
+
+
+def test_readme_is_a_front_door_of_at_most_200_lines():
+    assert len(README.splitlines()) <= 200
+
+
+def test_readme_picture_is_the_workflow_s_rule_graph():
+    assert workflow_diagram.readme_graph(README) == workflow_diagram.rule_graph(), (
+        "README.md's picture is stale: run python tools/workflow_diagram.py"
+    )
+
+
+def test_relative_links_of_readme_and_config_readme_lead_to_files():
+    for document in (REPO / "README.md", REPO / "config" / "README.md"):
+        for target in re.findall(r"\]\((?!https?://)([^)#]+)", document.read_text()):
+            assert (document.parent / target).exists(), f"{document.name} links to {target}, which is missing"
+
+
+def quoted_figures() -> dict[str, list[str]]:
+    """Each measured figure that a document quotes, as it must be written there, from the file
+    that the script measuring it wrote."""
+    results = REPO / "benchmarks" / "results"
+    peer = json.loads((results / "peer_vs_workflow.json").read_text())
+    default_run = statistics.median(r["wall_s"] for r in peer["default_run"])
+    ratio = default_run / statistics.median(r["wall_s"] for r in peer["peer"])
+    same_job = statistics.median(r["wall_s"] for r in peer["same_job"])
+    seeds = json.loads((results / "seeds_full_mnist.json").read_text())["tables"]
+    [summary] = seeds["comparison"]
+    accuracies = {row["seed"]: row["test_accuracy"] for row in seeds["replicates"]}
+    return {
+        "README.md": [
+            f"**{default_run:.1f} s**",
+            f"{ratio:.2f} times",
+            f"**{accuracies[0]:.4f}**",
+            f"**{summary['test_accuracy_mean']:.4f}, 95% confidence interval "
+            f"{summary['test_accuracy_ci95_low']:.4f} to {summary['test_accuracy_ci95_high']:.4f}**",
+            f"median {statistics.median(accuracies.values()):.4f}",
+        ],
+        "docs/performance.md": [
+            f"median is {ratio:.2f} times the\npeer's",
+            f"the same job's {same_job / statistics.median(r['wall_s'] for r in peer['peer']):.2f} times",
+        ],
+    }
+
+
+@pytest.mark.parametrize("document", ["README.md", "docs/performance.md"])
+def test_quoted_figures_are_those_of_their_results_file(document):
+    text = (REPO / document).read_text()
+    for figure in quoted_figures()[document]:
+        assert figure in text, f"{document} does not quote {figure} as its results file says"
