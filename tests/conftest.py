@@ -61,8 +61,9 @@ def pytest_collection_modifyitems(config, items):
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
             # xdist 3.8 groups by "<test id>@<group>" but writes it to item._nodeid, which pytest
-            # 9.2 no longer reads: its test ids come from item._id
-            if config.getoption("dist", None) == "loadgroup" and not item.nodeid.endswith(f"@{group}"):
+            # 9.2 no longer reads: its test ids come from item._id. (On a worker, xdist keeps
+            # --dist loadgroup as option.loadgroup.)
+            if getattr(config.option, "loadgroup", False) and not item.nodeid.endswith(f"@{group}"):
                 item._id = NodeId.parse(f"{item.nodeid}@{group}")
         units.setdefault(group or item.nodeid, []).append(index)
     if not hasattr(config, "workerinput"):  # not an xdist worker: the order stays
