@@ -5,7 +5,8 @@ workers and their order), after any ``pytest_args`` given, and keeps what it pri
 test's time included, in benchmarks/results/suite_time.txt, and a summary in
 benchmarks/results/suite_time.json: the wall time, the CPU time of the processes it waited for
 (SLURM's jobs, which slurmd runs, are not among them), the machine's CPUs, the test count by
-outcome and the 15 slowest tests. README.md's times come from these files.
+outcome, the 15 slowest tests and the time of each test marked slow (setup, call and teardown).
+docs/development.md's times come from these files.
 
     python benchmarks/suite_time.py [pytest_args ...]    # e.g. -n 3, or -p no:randomly
 """
@@ -36,7 +37,18 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def summary(output: str, wall: float, cpu: float, command: list[str], returncode: int) -> dict:
+def slow_tests() -> list[str]:
+    """The ids of the tests marked slow."""
+    listed = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "slow", "-n", "0", "-p", "no:cacheprovider"],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return [line for line in listed.splitlines() if "::" in line]
+
+
+def summary(
+    output: str, wall: float, cpu: float, command: list[str], returncode: int, slow: list[str]
+) -> dict:
     durations = []
     for line in output.splitlines():
         found = DURATION.match(line.strip())
@@ -62,6 +74,10 @@ def summary(output: str, wall: float, cpu: float, command: list[str], returncode
         "tests": outcomes,
         "tests_run": sum(outcomes.get(kind, 0) for kind in ("passed", "failed", "xfailed", "xpassed")),
         "slowest_15": durations[:15],
+        "marked_slow_seconds": {
+            test: round(sum(entry["seconds"] for entry in durations if entry["test"] == test), 1)
+            for test in slow
+        },
     }
 
 
@@ -71,22 +87,24 @@ def main(argv=None):
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for suite_time.txt and .json")
     args = parser.parse_args(argv)
     command = [sys.executable, "-m", "pytest", "--durations=0", *args.pytest_args]
+    slow = slow_tests()
+    args.results.mkdir(parents=True, exist_ok=True)
+    log = args.results / "suite_time.txt"  # written as the tests run
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    run = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    with open(log, "w") as output:
+        returncode = subprocess.run(command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT).returncode
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    output = run.stdout + run.stderr
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "suite_time.txt").write_text(output)
+    output = log.read_text()
     shown = ["python", "-m", "pytest", *command[3:]]
-    result = summary(output, wall, cpu, shown, run.returncode)
+    result = summary(output, wall, cpu, shown, returncode, slow)
     (args.results / "suite_time.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({key: value for key, value in result.items() if key != "slowest_15"}, indent=2))
     for entry in result["slowest_15"]:
         print(f"{entry['seconds']:8.1f} s  {entry['phase']:8} {entry['test']}")
-    return run.returncode
+    return returncode
 
 
 if __name__ == "__main__":

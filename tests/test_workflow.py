@@ -169,6 +169,7 @@ def test_rerun_has_nothing_to_do_until_a_setting_changes(full_run):
     assert "train " in result.output and "download " not in result.output
 
 
+@pytest.mark.slow  # 10 epochs: its accuracy is checked
 def test_user_files_galaxy_model_json_and_probabilities(data_copy, tmp_path):
     """data.dir with gzipped files and known md5, a Keras 2 JSON from Galaxy, predict_proba."""
     for name in ZENODO_FILES:
@@ -444,6 +445,7 @@ def test_config_file_is_valid(tmp_path, name):
     assert result.returncode == 0, result.output
 
 
+@pytest.mark.slow  # 10 epochs: its accuracy is checked
 def test_offline_demo_on_the_sample_in_the_repository(tmp_path):
     """README's offline command: the sample in resources/ (data.dir is relative to the run's folder)."""
     (tmp_path / "resources").symlink_to(REPO / "resources")
