@@ -11,12 +11,56 @@ from snakemake import __version__ as SNAKEMAKE_VERSION
 from snakemake.common.configfile import load_configfile
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
+from snakemake.sourcecache import LocalSourceFile
 from snakemake.utils import validate
 
-# This repository's root: workflow.basedir is the host's when another workflow loads this one as a
-# module, while current_basedir is always this file's folder.
-REPO = Path(workflow.current_basedir).parents[1]
-sys.path.insert(0, str(REPO / "workflow" / "scripts"))
+# The files of workflow/scripts/mnist_cnn, which the scripts import. A workflow loaded from
+# git (github()) has no folder to list, so each is named here (tests/test_module.py
+# checks that this names every file of the package).
+PACKAGE_FILES = (
+    "__init__.py",
+    "comparison.py",
+    "data.py",
+    "evaluation.py",
+    "experiments.py",
+    "figures.py",
+    "handwriting.py",
+    "inspection.py",
+    "keras_private.py",
+    "mnist_idx.py",
+    "model_builder.py",
+    "model_config.py",
+    "onnx_model.py",
+    "prediction.py",
+    "provenance.py",
+    "rule.py",
+    "tables.py",
+    "tensorflow_runtime.py",
+    "training.py",
+    "urls.py",
+    "zenodo.py",
+)
+
+
+def package_folder():
+    """The folder that holds the mnist_cnn package: this checkout's workflow/scripts, or, where
+    another workflow loads this one from git, its copy in Snakemake's source cache, beside the
+    cached rule scripts, whose folder the script directive puts on their sys.path.
+    """
+    if isinstance(workflow.current_basedir, LocalSourceFile):
+        return Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parent / "scripts"
+    cached = [Path(workflow.source_path(f"../scripts/mnist_cnn/{name}")) for name in PACKAGE_FILES]
+    return cached[0].parent.parent
+
+
+def workflow_version():
+    """git describe of this checkout, or the tag (commit, branch) this workflow was loaded at."""
+    if isinstance(workflow.current_basedir, LocalSourceFile):
+        return git_version(Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parents[1])
+    return getattr(workflow.current_basedir, "ref", None)
+
+
+sys.path.insert(0, str(package_folder()))
 from mnist_cnn import IMAGE_FORMATS, ZENODO_FILES, InputError, image_files
 from mnist_cnn.provenance import git_version, recorded_config
 from mnist_cnn.experiments import (
@@ -70,7 +114,7 @@ def config_layers():
 
 def default_optimizer():
     """compile.optimizer.type where no config sets it: the schema's default."""
-    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    schema = yaml.safe_load(Path(workflow.source_path("../schemas/config.schema.yaml")).read_text())
     return schema["properties"]["compile"]["properties"]["optimizer"]["properties"]["type"]["default"]
 
 
@@ -128,4 +172,4 @@ ONNX_MODEL = {"onnx": "results/{prefix}model/model.onnx"} if config["onnx"] else
 N_FEATURES = math.prod(config["model"]["input_shape"])
 NUM_CLASSES = config["data"]["num_classes"]
 DATA_DIR = config["data"]["dir"]
-WORKFLOW_VERSION = git_version(REPO)
+WORKFLOW_VERSION = workflow_version()

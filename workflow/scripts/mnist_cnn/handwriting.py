@@ -7,9 +7,12 @@ the ink is 20 pixels, and placed in a 28x28 frame with the ink's centre of mass 
 from pathlib import Path
 
 import numpy as np
+from numpy.polynomial import polynomial
 from PIL import Image, ImageOps
-from scipy import ndimage
+from scipy import ndimage, stats
+from skimage import measure
 from skimage.filters import threshold_otsu
+from skimage.morphology import remove_small_objects
 
 from mnist_cnn import IMAGE_FORMATS, InputError
 
@@ -21,6 +24,8 @@ WORKING_SIZE = 400
 MIN_CONTRAST = 0.15
 # Ink blobs smaller than this share of the largest one are specks of dust or noise.
 MIN_BLOB = 0.02
+# The strokes' antialiased rims, beyond the threshold, are kept to this share of the ink's longer side.
+RIM = 1 / 60
 
 
 def open_image(path) -> Image.Image:
@@ -58,41 +63,94 @@ def grey_levels(image: Image.Image) -> np.ndarray:
     return alpha * grey + (1 - alpha) * paper
 
 
-def ink_light_on_dark(grey: np.ndarray) -> np.ndarray:
-    """The image inverted where its border, the paper, is lighter than the middle of its range."""
-    ring = max(1, min(grey.shape) // 50)
-    border = np.concatenate(
-        [grey[:ring].ravel(), grey[-ring:].ravel(), grey[:, :ring].ravel(), grey[:, -ring:].ravel()]
+def local_median(grey: np.ndarray) -> np.ndarray:
+    """The median grey level around each pixel, over half the picture: the paper wherever ink
+    covers less than half of that (computed on a copy about 50 pixels across)."""
+    shrink = max(1, int(np.ceil(max(grey.shape) / 50)))
+    small = Image.fromarray(grey.astype(np.float32), mode="F").resize(
+        (max(1, round(grey.shape[1] / shrink)), max(1, round(grey.shape[0] / shrink))), Image.Resampling.BOX
     )
-    darkest, lightest = np.percentile(grey, [1, 99])
-    return 1 - grey if np.median(border) > (darkest + lightest) / 2 else grey
+    median = ndimage.median_filter(np.asarray(small), size=(max(small.size) // 2) | 1, mode="nearest")
+    return np.asarray(Image.fromarray(median, mode="F").resize(grey.shape[::-1], Image.Resampling.BILINEAR))
 
 
-def separate_ink(ink: np.ndarray, name: str) -> np.ndarray:
-    """Ink 0..1 with the paper 0: Otsu's threshold after a light blur finds the strokes.
+def spread(values: np.ndarray) -> float:
+    """The standard deviation of the bulk of the values, robust to outliers (the median absolute deviation)."""
+    return float(stats.median_abs_deviation(values, axis=None, scale="normal"))
 
-    The strokes' antialiased rims, a little beyond the threshold, are kept; dust and noise
-    specks are dropped. Uneven paper and shadows lighter than the threshold vanish.
+
+def ink_sign(residual: np.ndarray) -> int:
+    """+1 if the ink is lighter than its paper, -1 if it is darker. ``residual``: the
+    (lightly blurred) grey levels less the local median. The ink is what lies far from the paper:
+    the side with more of it beyond half the largest difference (and beyond the paper's noise)
+    wins, however thin, small or unevenly lit; shading and grain are far weaker than ink."""
+    beyond = max(4 * spread(residual), np.abs(residual).max() / 2)
+    lighter = np.clip(residual - beyond, 0, None).sum()
+    darker = np.clip(-residual - beyond, 0, None).sum()
+    return 1 if lighter > darker else -1
+
+
+def paper_light(ink_up: np.ndarray, residual: np.ndarray) -> np.ndarray:
+    """The paper's grey level, under the ink as well: a polynomial of degree 2 in x and in y (an
+    even light, light from one side, vignetting) fitted to the pixels that are not ink, by least
+    squares. ``ink_up``: the grey levels, ink lighter than paper.
+
+    ``residual``, ink up, tells the first guess of the ink; each fit's own residuals tell the next.
+    Fitted on a grid of about 30 pixels a side."""
+    rows, cols = ink_up.shape
+    step = max(1, max(rows, cols) // 30)
+    ys, xs = np.arange(rows) / max(rows, cols), np.arange(cols) / max(rows, cols)
+    y, x = np.meshgrid(ys[::step], xs[::step], indexing="ij")
+    terms = polynomial.polyvander2d(y.ravel(), x.ravel(), [2, 2])
+    values, off_paper = ink_up[::step, ::step].ravel(), residual[::step, ::step].ravel()
+    for _ in range(3):
+        paper = off_paper <= max(3 * spread(off_paper), 1e-3)  # 1e-3: paper without noise
+        coefficients = np.linalg.lstsq(terms[paper], values[paper], rcond=None)[0]
+        off_paper = values - terms @ coefficients
+    return polynomial.polygrid2d(ys, xs, coefficients.reshape(3, 3))
+
+
+def ink_above_paper(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ink's excess over its paper (light ink or dark, the paper 0 however lit), as is and
+    lightly blurred (about a pixel at 300 pixels; none at 28)."""
+    sigma = max(grey.shape) / 300
+    smooth = ndimage.gaussian_filter(grey, sigma) if sigma >= 0.5 else grey
+    residual = smooth - local_median(smooth)
+    sign = ink_sign(residual)
+    paper = paper_light(sign * smooth, sign * residual)
+    return sign * grey - paper, sign * smooth - paper
+
+
+def separate_ink(grey: np.ndarray, name: str) -> np.ndarray:
+    """Ink 0..1 with the paper 0, as MNIST's: light on dark.
+
+    The strokes: Otsu's threshold among the pixels near those that stand out of the paper's noise
+    (the ink may be a small share of a page). Their antialiased rims, a little beyond the
+    threshold, are kept, less the paper's noise; specks of dust or noise are dropped.
     """
-    sigma = max(ink.shape) / 300  # about a pixel at 300 pixels; none at 28
-    smooth = ndimage.gaussian_filter(ink, sigma) if sigma >= 0.5 else ink
-    if smooth.max() - smooth.min() < MIN_CONTRAST:
-        raise _no_ink(name, smooth.max() - smooth.min())
-    strokes = smooth > threshold_otsu(smooth)
+    ink, smooth = ink_above_paper(grey)
+    sure = smooth > max(5 * spread(smooth), MIN_CONTRAST / 2)
+    if not sure.any():
+        raise _no_ink(name, smooth.max())
+    near = ndimage.binary_dilation(sure, iterations=max(1, round(max(grey.shape) / 50)))
+    strokes = smooth > threshold_otsu(smooth[near])
     paper_level, ink_level = np.median(ink[~strokes]), np.median(ink[strokes])
-    if ink_level - paper_level < MIN_CONTRAST:
-        raise _no_ink(name, ink_level - paper_level)
-    blobs, n = ndimage.label(strokes, structure=np.ones((3, 3)))
-    sizes = ndimage.sum_labels(strokes, blobs, index=np.arange(1, n + 1))
-    strokes = np.isin(blobs, 1 + np.flatnonzero(sizes >= MIN_BLOB * sizes.max()))
-    rims = ndimage.binary_dilation(strokes, iterations=max(1, round(max(ink.shape) / 100)))
+    contrast = np.percentile(ink[strokes], 90) - paper_level  # thin strokes are fainter than their pen
+    if contrast < MIN_CONTRAST:
+        raise _no_ink(name, contrast)
+    largest = np.bincount(measure.label(strokes, connectivity=2).ravel())[1:].max()
+    strokes = remove_small_objects(strokes, max_size=int(np.ceil(MIN_BLOB * largest)) - 1, connectivity=2)
+    rows, cols = np.nonzero(strokes)
+    extent = max(rows.max() - rows.min(), cols.max() - cols.min()) + 1
+    rims = ndimage.binary_dilation(strokes, iterations=max(1, round(RIM * extent)))
+    paper_level += 3 * spread(ink[~strokes])  # the paper's noise is not ink
     return np.clip((ink - paper_level) / (ink_level - paper_level), 0, 1) * rims
 
 
 def _no_ink(name: str, contrast: float) -> InputError:
     return InputError(
         f"{name}: expected a digit, ink darker or lighter than its paper, found no ink "
-        f"(the image's grey levels differ by at most {round(255 * contrast)} of 255)"
+        f"(the image's grey levels differ from its paper by at most {round(255 * contrast)} of 255)"
     )
 
 
@@ -115,7 +173,7 @@ def centred_digit(ink: np.ndarray) -> np.ndarray:
 
 def image_to_mnist(image: Image.Image, name: str) -> np.ndarray:
     """One image as MNIST's 28x28 uint8 digit, ink light on dark."""
-    return centred_digit(separate_ink(ink_light_on_dark(grey_levels(image)), name))
+    return centred_digit(separate_ink(grey_levels(image), name))
 
 
 def convert_images(paths) -> np.ndarray:
