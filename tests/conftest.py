@@ -1,13 +1,17 @@
 """Fixtures: the real MNIST digits of resources/mnist_sample as Zenodo-style TSVs, a fake Zenodo.
+How the tests share the workers of pytest-xdist (pyproject.toml's addopts).
 
 Tests read only what the repository holds: a fresh clone with nothing beside it runs them all.
 """
 
 import gzip
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from _pytest.nodeid import NodeId
+from slurm_cluster import remove_stale_conf
 from zenodo_server import FakeZenodo
 
 from mnist_cnn import ZENODO_FILES
@@ -17,6 +21,59 @@ REPO = Path(__file__).resolve().parents[1]
 # A stratified subset of the real MNIST: 300 training and 100 test images of every digit, gzipped.
 SAMPLE = REPO / "resources" / "mnist_sample"
 PER_CLASS = {"train": 300, "test": 100}
+
+
+def pytest_sessionstart(session):
+    # a slurm.conf left by a killed session would cost every snakemake command 10 s (slurm_cluster.py)
+    remove_stale_conf()
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's (not there with -p no:xdist)
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: a worker per CPU, and two more, for the tests that mostly wait (on SLURM's
+    status checks, on installs) while the others compute."""
+    return len(os.sched_getaffinity(0)) + 2
+
+
+def shared_fixture_group(item: pytest.Item) -> str | None:
+    """The test's module, if the test uses a fixture of its module that is made once per module or
+    session (a workflow run, a trained model, the SLURM cluster), or may ask for one by name."""
+    module = item.module.__name__
+    if "request" in item._fixtureinfo.argnames:  # request.getfixturevalue(...)
+        return module
+    for name in item.fixturenames:  # every fixture it needs, those of its fixtures too
+        for fixture in item._fixtureinfo.name2fixturedefs.get(name, ()):
+            if fixture.scope != "function" and fixture.func.__module__ == module:
+                return module
+    return None
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have left out what they leave out
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (--dist loadgroup): the tests that share such a fixture go to one worker,
+    one after another, so that it is made once and no two of them run in its folder at once.
+    The work is handed out longest first: the groups holding the most tests marked slow (the
+    SLURM tests, which mostly wait, first of all), then the other groups, largest first, then
+    the single tests in their order."""
+    units: dict[str, list[int]] = {}
+    for index, item in enumerate(items):
+        group = shared_fixture_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+            # xdist 3.8 groups by "<test id>@<group>" but writes it to item._nodeid, which pytest
+            # 9.2 no longer reads: its test ids come from item._id. (On a worker, xdist keeps
+            # --dist loadgroup as option.loadgroup.)
+            if getattr(config.option, "loadgroup", False) and not item.nodeid.endswith(f"@{group}"):
+                item._id = NodeId.parse(f"{item.nodeid}@{group}")
+        units.setdefault(group or item.nodeid, []).append(index)
+    if not hasattr(config, "workerinput"):  # not an xdist worker: the order stays
+        return
+
+    def rank(unit: list[int]):
+        slow = sum(items[index].get_closest_marker("slow") is not None for index in unit)
+        return (-slow, -len(unit) if len(unit) > 1 else 0, unit[0])
+
+    items[:] = [items[index] for unit in sorted(units.values(), key=rank) for index in unit]
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,16 @@
 
 Needs root: slurmd runs jobs as their users, and the job-step helper of Snakemake's SLURM plugin
 drops SLURM_CONF, so the configuration must also sit at /etc/slurm/slurm.conf.
+
+/etc/slurm/slurm.conf names the controller only while it answers: every `snakemake` command on the
+machine imports the SLURM executor plugin, which runs `scontrol show config`, and scontrol waits
+10 s for a controller that a slurm.conf names but that is not running (with no slurm.conf it fails
+at once). So the file is written once the node is idle, removed before the daemons stop, and a
+leftover of a killed test session is removed at the next (remove_stale_conf).
 """
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -32,7 +39,38 @@ def why_not_here() -> str | None:
         return "starting slurmd and munged needs root"
     if SYSTEM_CONF.exists() and not SYSTEM_CONF.read_text().startswith(MARKER):
         return f"{SYSTEM_CONF} belongs to a real SLURM installation; it is not overwritten"
+    if published_controller_runs():
+        return f"another test cluster runs on this machine ({SYSTEM_CONF}): one at a time"
     return None
+
+
+def published_controller_runs() -> bool | None:
+    """Whether the controller named by a /etc/slurm/slurm.conf that this module wrote runs (None:
+    there is no such file)."""
+    try:
+        text = SYSTEM_CONF.read_text()
+    except FileNotFoundError:
+        return None
+    if not text.startswith(MARKER):
+        return None
+    pid_file = Path(re.search(r"^SlurmctldPidFile=(.+)$", text, flags=re.M)[1])
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return False
+    return True
+
+
+def remove_stale_conf() -> bool:
+    """Remove /etc/slurm/slurm.conf if this module wrote it and its controller no longer runs (a
+    test session killed before it stopped its cluster); True if removed."""
+    if published_controller_runs() is not False:
+        return False
+    try:
+        SYSTEM_CONF.unlink()
+    except OSError:  # not root: the SLURM tests do not run here either
+        return False
+    return True
 
 
 def free_ports(count: int) -> list[int]:
@@ -114,9 +152,7 @@ PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         conf = self.dir / "slurm.conf"
         conf.write_text(self.slurm_conf())
-        SYSTEM_CONF.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(conf, SYSTEM_CONF)
-        os.environ["SLURM_CONF"] = str(SYSTEM_CONF)
+        os.environ["SLURM_CONF"] = str(conf)  # for sinfo below, until the controller answers
 
         MUNGE_DIR.mkdir(exist_ok=True)
         shutil.chown(MUNGE_DIR, "munge", "munge")
@@ -134,10 +170,23 @@ PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
         self._spawn("slurmctld", ["slurmctld", "-D", "-f", str(conf)])
         self._spawn("slurmd", ["slurmd", "-D", "-N", "localhost", "-f", str(conf)])
         self._wait_for(self._node_idle, "the node to be idle in sinfo")
+        # published whole (a rename), and only now that the controller answers
+        SYSTEM_CONF.parent.mkdir(parents=True, exist_ok=True)
+        publishing = SYSTEM_CONF.with_name(f".{SYSTEM_CONF.name}.{os.getpid()}")
+        shutil.copyfile(conf, publishing)
+        os.replace(publishing, SYSTEM_CONF)
+        os.environ["SLURM_CONF"] = str(SYSTEM_CONF)
         return self
 
     def stop(self):
-        """Stop every daemon started here, by its pid; forget the configuration."""
+        """Forget the configuration, then stop every daemon started here, by its pid."""
+        ours = self.dir / "slurm.conf"
+        if ours.exists() and SYSTEM_CONF.exists() and SYSTEM_CONF.read_text() == ours.read_text():
+            SYSTEM_CONF.unlink()
+        if self._slurm_conf_before is None:
+            os.environ.pop("SLURM_CONF", None)
+        else:
+            os.environ["SLURM_CONF"] = self._slurm_conf_before
         for name in ("slurmd", "slurmctld", "munged"):
             process = self.processes.pop(name, None)
             if process is None or process.poll() is not None:
@@ -150,12 +199,6 @@ PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
                 process.wait()
         for leftover in MUNGE_DIR.glob(f"{self.munge_socket.stem}.*"):
             leftover.unlink()
-        if SYSTEM_CONF.exists() and SYSTEM_CONF.read_text().startswith(MARKER):
-            SYSTEM_CONF.unlink()
-        if self._slurm_conf_before is None:
-            os.environ.pop("SLURM_CONF", None)
-        else:
-            os.environ["SLURM_CONF"] = self._slurm_conf_before
 
     def __enter__(self):
         try:

@@ -41,3 +41,22 @@ def test_ci_file_passes_actionlint():
     actionlint = Path(sys.executable).parent / "actionlint"  # requirements.txt installs it
     result = subprocess.run([actionlint, CI_FILE], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_tests_sharing_a_fixture_of_their_module_run_on_one_worker(tmp_path):
+    """pyproject.toml's xdist workers: the tests that use a fixture their module makes once (here
+    test_evaluation.py's labels_and_guesses; elsewhere a workflow run or the SLURM cluster) run on
+    one worker, so that it is made once (tests/conftest.py); the module's other tests go anywhere."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-n", "2", "-v", "-p", "no:cacheprovider", f"--basetemp={tmp_path}",
+         "tests/test_evaluation.py"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    ran = {
+        test: worker
+        for worker, test in re.findall(r"^\[(gw\d+)\] .*PASSED \S+::(\S+)", result.stdout, flags=re.M)
+    }
+    grouped = {test: worker for test, worker in ran.items() if test.endswith("@test_evaluation")}
+    assert len(ran) == 6 and len(grouped) == 4, result.stdout
+    assert len(set(grouped.values())) == 1, grouped

@@ -150,6 +150,7 @@ def test_relative_paths_of_experiments_become_absolute_and_files_merge_as_snakem
     }
 
 
+@pytest.mark.slow
 def test_the_command_runs_the_workflow_twice_and_finds_the_results_equal(tmp_path, capsys):
     """The real check on the sample in resources/, one epoch, as README.md shows it."""
     quick = tmp_path / "one_epoch.yaml"
@@ -213,6 +214,7 @@ def test_the_runs_read_config_yaml_as_a_run_from_the_repository_root_does(tmp_pa
         assert recorded["data"]["dir"] == str(checkout / "resources" / "mnist_sample")
 
 
+@pytest.mark.slow
 def test_the_check_of_a_sweep_finds_the_comparison_the_same(tmp_path, capsys):
     """Two experiments (small dense models, one epoch on the sample): the comparison is the same in
     both runs; the training times, which are not, are in timings.tsv and left out. The second

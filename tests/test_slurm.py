@@ -23,6 +23,8 @@ from zenodo_server import FakeZenodo
 from mnist_cnn import ZENODO_FILES
 
 SAMPLE = REPO / "resources" / "mnist_sample"
+# minutes of waiting on SLURM and the plugin's status checks (tests/conftest.py starts them first)
+pytestmark = pytest.mark.slow
 
 
 def rule_and_log_folder(job_name: str) -> tuple[str, str]:

@@ -1,0 +1,111 @@
+"""How long the whole test suite takes: README.md's test command with ``--durations=0``.
+
+Runs ``python -m pytest --durations=0`` in the repository (pyproject.toml's addopts: the xdist
+workers and their order), after any ``pytest_args`` given, and keeps what it printed, every
+test's time included, in benchmarks/results/suite_time.txt, and a summary in
+benchmarks/results/suite_time.json: the wall time, the CPU time of the processes it waited for
+(SLURM's jobs, which slurmd runs, are not among them), the machine's CPUs, the test count by
+outcome, the 15 slowest tests and the time of each test marked slow (setup, call and teardown).
+docs/development.md's times come from these files.
+
+    python benchmarks/suite_time.py [pytest_args ...]    # e.g. -n 3, or -p no:randomly
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+# "234.12s call     tests/test_slurm.py::test_x@test_slurm" (xdist adds "@<group>" to the id)
+DURATION = re.compile(r"^(\d+\.\d+)s (setup|call|teardown)\s+(\S.*?)(?:@[\w.-]+)?$")
+# "= 290 passed, 3 skipped in 701.52s (0:11:41) =" (with -ra, "short test summary info" precedes)
+OUTCOMES = re.compile(r"(\d+) (passed|failed|skipped|xfailed|xpassed|errors?|warnings?)")
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def slow_tests() -> list[str]:
+    """The ids of the tests marked slow."""
+    listed = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "slow", "-n", "0", "-p", "no:cacheprovider"],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return [line for line in listed.splitlines() if "::" in line]
+
+
+def summary(
+    output: str, wall: float, cpu: float, command: list[str], returncode: int, slow: list[str]
+) -> dict:
+    durations = []
+    for line in output.splitlines():
+        found = DURATION.match(line.strip())
+        if found:
+            durations.append({"seconds": float(found[1]), "phase": found[2], "test": found[3]})
+    durations.sort(key=lambda entry: -entry["seconds"])
+    last = next(line for line in reversed(output.splitlines()) if re.search(r" in \d+\.\d+s", line))
+    outcomes = {
+        kind.rstrip("s") if kind.startswith("error") else kind: int(count)
+        for count, kind in OUTCOMES.findall(last)
+    }
+    workers = re.search(r"created: (\d+)/\d+ workers", output)
+    return {
+        "command": " ".join(command),
+        "exit_status": returncode,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "wall_seconds": round(wall, 1),
+        "wall_minutes": round(wall / 60, 1),
+        "cpu_seconds_of_waited_processes": round(cpu, 1),
+        "cpus": len(os.sched_getaffinity(0)),
+        "cpu_model": cpu_model(),
+        "workers": int(workers[1]) if workers else 1,
+        "tests": outcomes,
+        "tests_run": sum(outcomes.get(kind, 0) for kind in ("passed", "failed", "xfailed", "xpassed")),
+        "slowest_15": durations[:15],
+        "marked_slow_seconds": {
+            test: round(sum(entry["seconds"] for entry in durations if entry["test"] == test), 1)
+            for test in slow
+        },
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="more arguments for pytest")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder for suite_time.txt and .json")
+    args = parser.parse_args(argv)
+    command = [sys.executable, "-m", "pytest", "--durations=0", *args.pytest_args]
+    slow = slow_tests()
+    args.results.mkdir(parents=True, exist_ok=True)
+    log = args.results / "suite_time.txt"  # written as the tests run
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    with open(log, "w") as output:
+        returncode = subprocess.run(command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT).returncode
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    output = log.read_text()
+    shown = ["python", "-m", "pytest", *command[3:]]
+    result = summary(output, wall, cpu, shown, returncode, slow)
+    (args.results / "suite_time.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({key: value for key, value in result.items() if key != "slowest_15"}, indent=2))
+    for entry in result["slowest_15"]:
+        print(f"{entry['seconds']:8.1f} s  {entry['phase']:8} {entry['test']}")
+    return returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
