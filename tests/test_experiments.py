@@ -439,7 +439,7 @@ BAD_EXPERIMENTS = {
         {"fnn_500": {"data": {"dir": "elsewhere"}}},
         "Invalid config at experiments.fnn_500: 'data' is not one of ['model', 'compile', 'fit', "
         "'random_seed', 'precision', 'holdout', 'predict']. An experiment overrides model, compile, fit, "
-        "random_seed, precision, holdout and predict only; zenodo, data, onnx and threads are shared by all experiments.",
+        "random_seed, precision, holdout and predict only; zenodo, data, onnx, backend, gpu and threads are shared by all experiments.",
     ),
     "layer": (
         {"cnn": {"model": {"layers": [{"type": "Dense", "arg": {"units": 10}}]}}},
