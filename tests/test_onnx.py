@@ -221,7 +221,7 @@ def test_a_mixed_precision_model_is_run_by_keras_in_predict_and_apply(switched_o
     for rule in ("predict", "apply_model"):
         log = (workdir / "logs" / f"{rule}.log").read_text()
         assert "trained in mixed_bfloat16: running it with Keras, not model.onnx (float32)" in log, rule
-        assert "with Keras (results/model/model.keras)" in log, rule
+        assert "with Keras on tensorflow (results/model/model.keras)" in log, rule
     results = workdir / "results"
     applied = pd.read_csv(results / "applied" / "X_test.predictions.tsv", sep="\t")
     predictions = pd.read_csv(results / "predictions.tsv", sep="\t")

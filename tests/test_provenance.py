@@ -46,9 +46,9 @@ def test_record_leaves_out_the_settings_no_rule_reruns_for():
     original = copy.deepcopy(CONFIG)
     kept = recorded_config(CONFIG)
     assert kept["zenodo"] == {"url": "https://zenodo.org", "record": 4697906}
-    assert "threads" not in kept
+    assert "threads" not in kept and "gpu" not in kept
     assert {k: v for k, v in kept.items() if k != "zenodo"} == {
-        k: v for k, v in CONFIG.items() if k not in ("zenodo", "threads")
+        k: v for k, v in CONFIG.items() if k not in ("zenodo", "threads", "gpu")
     }
     assert CONFIG == original  # the workflow's config is not touched
 

@@ -1,5 +1,6 @@
 """profiles/slurm on a real one-node SLURM cluster that the tests start (tests/slurm_cluster.py):
-each job's CPUs, memory and time limit, a failing job, and a retry after a time limit.
+each job's CPUs, memory and time limit, a failing job, a retry after a time limit, and a
+train job that asks for a GPU (config gpu).
 
 Skipped where SLURM is not installed, except in CI (CI=true), where that is a failure:
 `.ci/run` installs it.
@@ -16,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 from slurm_cluster import SlurmCluster, why_not_here
-from workflow_runner import JOB_NAMES, KEEP_INCOMPLETE, REPO, files_below, planned_resources
+from workflow_runner import JOB_NAMES, KEEP_INCOMPLETE, REPO, files_below, planned_resources, run_snakemake
 from zenodo_server import FakeZenodo
 
 from mnist_cnn import ZENODO_FILES
@@ -229,3 +230,24 @@ def test_a_train_job_past_its_time_limit_is_retried_with_more_time_and_resumes(c
     history = pd.read_csv(tmp_path / "run" / "results" / "model" / "history.tsv", sep="\t")
     assert history["epoch"].tolist() == list(range(1, epochs + 1))
     assert not (tmp_path / "run" / "results" / "model" / "train_state").exists()
+
+
+def test_a_train_job_asks_slurm_for_the_gpus_of_config_gpu(cluster, tmp_path):
+    """config gpu: 1 makes the train job ask sbatch for a GPU (--gpus=1). The test node has none, so
+    SLURM refuses the job, and the plugin's error shows the sbatch call; a node with a GPU would run it.
+    Without config gpu (0), no GPU is asked for: sample_run's jobs ran on this node."""
+    workdir, config = tmp_path / "run", {"data": {"dir": str(SAMPLE)}}
+    train_inputs = [
+        "results/data/train.npz",
+        "results/model/model_config.json",
+        "results/model/model_builder.json",
+    ]
+    made = run_snakemake(workdir, config, *train_inputs, configfiles=(REPO / "config" / "sample.yaml",))
+    assert made.returncode == 0, made.output  # here, so that train is the only job sent to SLURM
+    result = run_on_slurm(
+        cluster, workdir, {**config, "gpu": 1}, "results/model/train_metrics.tsv", timeout=120
+    )
+    assert result.returncode != 0
+    calls = [line for line in result.output.splitlines() if line.strip().startswith("sbatch --")]
+    assert calls and all(" --gpus=1" in call and "rule_train" in call for call in calls), result.output
+    assert "Invalid generic resource (gres) specification" in result.output

@@ -213,6 +213,13 @@ def test_train_machine_record():
     record = train_machine(machine, "auto")
     assert record["host"] == platform.node() and record["cpu"] and record["cpus_available"] >= 1
     assert record["device"] == (f"GPU {machine['gpu']['name']}" if machine["gpu"] else "CPU")
+    from tensorflow.python.framework.config import is_op_determinism_enabled
+
+    assert record["backend"] == {
+        "name": "tensorflow",
+        "version": tf.__version__,
+        "op_determinism": is_op_determinism_enabled(),  # set_up_tensorflow turns it on in the rule
+    }
     assert record["threads"] == {
         "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
         "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
@@ -239,25 +246,26 @@ def test_weights_h5_has_the_layout_keras_2_reads(tmp_path):
         np.testing.assert_array_equal(array, expected)
 
 
-def test_a_saved_training_state_resumes_only_the_same_model_settings_data_precision_and_threads(
+def test_a_saved_training_state_resumes_only_the_same_model_settings_data_precision_threads_and_backend(
     train_split, tmp_path, caplog
 ):
     images, labels = train_split
     model_json, settings = tutorial_json(), builder(epochs=3)
-    key = state_key(model_json, settings, HOLDOUT, images, labels, "float32", 2)
+    key = state_key(model_json, settings, HOLDOUT, images, labels, "float32", 2, "tensorflow")
     state = open_training_state(tmp_path / "state", key)
     (state / "keras").mkdir()  # as BackupAndRestore leaves it after an epoch
     assert (open_training_state(state, key) / "keras").exists()
     other_layers = json.loads(model_json)
     other_layers["config"]["layers"][2]["config"]["filters"] = 32
     changes = [
-        (json.dumps(other_layers), settings, HOLDOUT, images, labels, "float32", 2),
-        (model_json, builder(epochs=4), HOLDOUT, images, labels, "float32", 2),
-        (model_json, {**settings, "random_seed": 1}, HOLDOUT, images, labels, "float32", 2),
-        (model_json, settings, {**HOLDOUT, "test_size": 0.1}, images, labels, "float32", 2),
-        (model_json, settings, HOLDOUT, images[::-1], labels[::-1], "float32", 2),
-        (model_json, settings, HOLDOUT, images, labels, "mixed_bfloat16", 2),
-        (model_json, settings, HOLDOUT, images, labels, "float32", 1),
+        (json.dumps(other_layers), settings, HOLDOUT, images, labels, "float32", 2, "tensorflow"),
+        (model_json, builder(epochs=4), HOLDOUT, images, labels, "float32", 2, "tensorflow"),
+        (model_json, {**settings, "random_seed": 1}, HOLDOUT, images, labels, "float32", 2, "tensorflow"),
+        (model_json, settings, {**HOLDOUT, "test_size": 0.1}, images, labels, "float32", 2, "tensorflow"),
+        (model_json, settings, HOLDOUT, images[::-1], labels[::-1], "float32", 2, "tensorflow"),
+        (model_json, settings, HOLDOUT, images, labels, "float32", 2, "jax"),
+        (model_json, settings, HOLDOUT, images, labels, "mixed_bfloat16", 2, "tensorflow"),
+        (model_json, settings, HOLDOUT, images, labels, "float32", 1, "tensorflow"),
     ]
     keys = [state_key(*change) for change in changes]
     assert len({json.dumps(other) for other in keys}) == len(changes) and key not in keys
@@ -276,6 +284,14 @@ def test_a_saved_training_state_resumes_only_the_same_model_settings_data_precis
         "it was saved with other precision (mixed_bfloat16 then, float32 now) and threads (2 then, 1 now)"
         in caplog.text
     )
+    (state / "keras").mkdir()
+    with caplog.at_level(logging.INFO):
+        open_training_state(state, keys[-3])
+    assert not (state / "keras").exists()
+    assert (
+        "it was saved with other threads (1 then, 2 now) and backend (tensorflow then, jax now)"
+        in caplog.text
+    )
 
 
 def test_the_state_is_keyed_by_the_precision_auto_chose_and_the_thread_count(train_split, tmp_path):
@@ -284,6 +300,7 @@ def test_the_state_is_keyed_by_the_precision_auto_chose_and_the_thread_count(tra
     key = json.loads((tmp_path / "key.json").read_text())
     assert key["precision"] == "float32"
     assert key["threads"] == tf.config.threading.get_intra_op_parallelism_threads()
+    assert key["backend"] == "tensorflow"
 
 
 def epochs_trained(caplog) -> list[str]:

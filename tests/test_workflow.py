@@ -191,7 +191,10 @@ def test_user_files_galaxy_model_json_and_probabilities(data_copy, tmp_path):
     assert result.returncode == 0, result.output
     results = tmp_path / "run" / "results"
     assert not (results / "model" / "model.onnx").exists()
-    assert "with Keras (results/model/model.keras)" in (tmp_path / "run" / "logs" / "predict.log").read_text()
+    assert (
+        "with Keras on tensorflow (results/model/model.keras)"
+        in (tmp_path / "run" / "logs" / "predict.log").read_text()
+    )
     assert not (results / "data" / "X_train.tsv").exists()  # nothing downloaded
     probabilities = pd.read_csv(results / "predictions.tsv", sep="\t")
     assert probabilities.columns.tolist() == [str(c) for c in range(10)]

@@ -30,9 +30,15 @@ APPLY_JOBS = ["convert_images", "apply_model", "applied_figure", "applied_agreem
 
 
 def run_snakemake(
-    workdir: Path, config: dict, *args: str, configfiles: tuple[Path, ...] = (), timeout: int = 900
+    workdir: Path,
+    config: dict,
+    *args: str,
+    configfiles: tuple[Path, ...] = (),
+    timeout: int = 900,
+    env: dict | None = None,
 ) -> subprocess.CompletedProcess:
-    """``snakemake --cores 2`` with config.yaml, then ``configfiles``, then ``config``; never raises."""
+    """``snakemake --cores 2`` with config.yaml, then ``configfiles``, then ``config``; never raises.
+    ``env``: its environment (default: this process's)."""
     workdir.mkdir(parents=True, exist_ok=True)
     overrides = workdir / "test_config.yaml"
     overrides.write_text(yaml.safe_dump(config))
@@ -44,7 +50,7 @@ def run_snakemake(
         *args,  # before --configfile, which takes every word after it
         "--configfile", str(REPO / "config.yaml"), *map(str, configfiles), str(overrides),
     ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
     result.output = result.stdout + result.stderr
     return result
 

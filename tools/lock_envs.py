@@ -33,7 +33,7 @@ ENVS = {
     "data": ("Rule check_data: parse and check the TSVs.", "numpy pandas"),
     "keras": (
         "Rules model_config, model_builder (Keras on its numpy backend, which needs jax), train,\n"
-        "export_onnx (tf2onnx), predict and apply_model (onnxruntime, or Keras on TensorFlow),\n"
+        "export_onnx (tf2onnx), predict and apply_model (onnxruntime, or Keras on TensorFlow or JAX),\n"
         "provenance (records their versions), inspect_model (Keras on its numpy backend, with\n"
         "matplotlib for the training curves and the first convolution layer's filters).",
         "tensorflow keras jax jaxlib h5py numpy pandas scikit-learn PyYAML matplotlib tqdm tf2onnx onnx onnxruntime",

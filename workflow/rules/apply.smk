@@ -42,6 +42,7 @@ rule apply_model:
         mem_mb=by_attempt(2000),
         runtime=by_attempt(20),
     params:
+        backend=config["backend"],
         image_names=[Path(path).name for path in APPLY_IMAGES],
         n_features=N_FEATURES,
         batch_size=setting("fit", "batch_size"),

@@ -27,6 +27,7 @@ PACKAGE_FILES = (
     "handwriting.py",
     "inspection.py",
     "keras_private.py",
+    "keras_runtime.py",
     "mnist_idx.py",
     "model_builder.py",
     "model_config.py",

@@ -69,7 +69,10 @@ rule train:
     resources:
         mem_mb=by_attempt(3000),
         runtime=by_attempt(60),
+        # GPUs to ask the cluster for (config gpu; the SLURM plugin passes it as sbatch --gpus)
+        gpu=config["gpu"],
     params:
+        backend=config["backend"],
         holdout=setting("holdout"),
         num_classes=NUM_CLASSES,
         state_dir=training_state_dir,
@@ -121,6 +124,7 @@ rule predict:
         mem_mb=by_attempt(3000),
         runtime=by_attempt(20),
     params:
+        backend=config["backend"],
         method=setting("predict", "method"),
         batch_size=setting("fit", "batch_size"),
         n_features=N_FEATURES,

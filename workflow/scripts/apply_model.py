@@ -6,7 +6,7 @@ import logging
 from mnist_cnn import rule
 
 rule.start(snakemake)
-rule.without_modules(*rule.KERAS_EXTRAS)
+rule.keras_on(snakemake.params.backend, snakemake.threads, *rule.KERAS_EXTRAS)
 from mnist_cnn.data import read_pixels  # noqa: E402
 from mnist_cnn.prediction import applied_predictions, model_output, write_predictions  # noqa: E402
 

@@ -12,7 +12,7 @@ import time
 from mnist_cnn import rule
 
 rule.start(snakemake)
-rule.without_modules(*rule.KERAS_EXTRAS)
+rule.keras_on(snakemake.params.backend, snakemake.threads, *rule.KERAS_EXTRAS)
 from mnist_cnn.data import load_split  # noqa: E402
 from mnist_cnn.prediction import as_method, model_output, write_predictions  # noqa: E402
 

@@ -8,10 +8,11 @@ from pathlib import Path
 from mnist_cnn import rule
 
 rule.start(snakemake)
-rule.without_modules("matplotlib")  # scikit-learn splits the holdout: only matplotlib is left out
+# scikit-learn splits the holdout: only matplotlib is left out
+rule.keras_on(snakemake.params.backend, snakemake.threads, "matplotlib")
+from mnist_cnn import keras_runtime  # noqa: E402
 from mnist_cnn.data import load_split  # noqa: E402
 from mnist_cnn.provenance import write_provenance  # noqa: E402
-from mnist_cnn.tensorflow_runtime import set_up_tensorflow  # noqa: E402
 from mnist_cnn.training import (  # noqa: E402
     hardware,
     save_weights_h5,
@@ -20,7 +21,7 @@ from mnist_cnn.training import (  # noqa: E402
     write_scores,
 )
 
-set_up_tensorflow(snakemake.threads)
+keras_runtime.set_up(snakemake.threads)
 if snakemake.threads != snakemake.params.configured_threads:
     logging.info(
         "%d threads instead of threads.train's %d: set by --cores, --max-threads or set-threads (profiles/slurm)",

@@ -25,7 +25,7 @@ def model_inputs(model, images: np.ndarray) -> np.ndarray:
 
 def class_probabilities(model, images: np.ndarray, batch_size: int) -> pd.DataFrame:
     """The model's probability of every class for every image: a column per class (``0``, ``1``, ...)."""
-    from mnist_cnn.tensorflow_runtime import batches  # not at the top: the numpy-backend rules use the rest
+    from mnist_cnn.keras_runtime import batches  # not at the top: the numpy-backend rules use the rest
 
     return probability_table(model.predict(batches(input_rows(model, images), None, batch_size), verbose=0))
 
@@ -105,9 +105,10 @@ def model_output(model, onnx, n_features: int, threads: int) -> ModelOutput:
         if (precision := trained_precision(session)) == "float32":
             return ModelOutput(f"onnxruntime ({onnx})", partial(onnx_probabilities, session))
         logging.info("trained in %s: running it with Keras, not %s (float32)", precision, Path(onnx).name)
-    from mnist_cnn.tensorflow_runtime import set_up_tensorflow  # not at the top: TensorFlow
+    from mnist_cnn import keras_runtime  # not at the top: Keras, on TensorFlow or JAX
 
-    set_up_tensorflow(threads)
+    keras_runtime.set_up(threads)
     return ModelOutput(
-        f"Keras ({model})", partial(class_probabilities, load_trained_model(model, n_features))
+        f"Keras on {keras_runtime.backend()} ({model})",
+        partial(class_probabilities, load_trained_model(model, n_features)),
     )

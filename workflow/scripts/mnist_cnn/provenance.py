@@ -15,10 +15,22 @@ import yaml
 from mnist_cnn import md5sum
 
 # What the rules compute with; rule provenance runs in envs/keras.yaml, which holds them all.
-DISTRIBUTIONS = ("tensorflow", "keras", "numpy", "pandas", "scikit-learn", "h5py", "tf2onnx", "onnxruntime")
+DISTRIBUTIONS = (
+    "tensorflow",
+    "keras",
+    "jax",
+    "jaxlib",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "h5py",
+    "tf2onnx",
+    "onnxruntime",
+)
 # Settings that change how a run goes but not what it computes: no rule reruns when they change,
-# so the record leaves them out too (the threads train used are in its own record, under train).
-RUN_ONLY_SETTINGS = {"zenodo": ("retries", "backoff", "timeout"), "threads": None}
+# so the record leaves them out too (the threads and the GPU train used are in its own record,
+# under train).
+RUN_ONLY_SETTINGS = {"zenodo": ("retries", "backoff", "timeout"), "threads": None, "gpu": None}
 
 
 def recorded_config(config: dict) -> dict:

@@ -31,6 +31,18 @@ def set_up_tensorflow(threads: int) -> None:
     )
 
 
+def gpu_description() -> dict | None:
+    """The first GPU TensorFlow sees, by name and compute capability; None without one."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return None
+    details = tf.config.experimental.get_device_details(gpus[0])
+    return {
+        "name": details.get("device_name", gpus[0].name),
+        "compute_capability": list(details.get("compute_capability") or (0, 0)),
+    }
+
+
 def batches(images: np.ndarray, targets: np.ndarray | None, batch_size: int, shuffle_seed: int | None = None):
     """Batches of float32 images, with their targets unless ``targets`` is None; shuffled anew each
     epoch if seeded.

@@ -14,15 +14,14 @@ import h5py
 import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 from sklearn.model_selection import train_test_split
 from tqdm import tqdm
 
-from mnist_cnn import keras_private
+from mnist_cnn import keras_private, keras_runtime
+from mnist_cnn.keras_runtime import NumpyBatches, batches
 from mnist_cnn.model_builder import compile_model, make_callbacks
 from mnist_cnn.prediction import input_rows
 from mnist_cnn.provenance import cpu_model, cpus_available
-from mnist_cnn.tensorflow_runtime import batches
 
 # How many iterators of the training dataset Keras' fit makes per epoch (see EpochProgress).
 ITERATORS_PER_EPOCH = 2
@@ -34,7 +33,8 @@ class EpochProgress(keras.callbacks.Callback):
     It also keeps every epoch's row of the history (in ``state_dir``/history.json when training
     can resume, so that a resumed run's history starts at epoch 1), with whether a callback stopped
     fit after the last one, and continues the shuffling of ``shuffled`` where an interrupted run
-    left it.
+    left it: a tf.data pipeline (TensorFlow) draws the next order with each new iterator, and
+    ``NumpyBatches`` (JAX) draws each epoch's from the epoch's number, which it is given here.
     """
 
     def __init__(self, epochs: int, steps: int, images: int, shuffled=None, state_dir=None, terminal=None):
@@ -50,6 +50,8 @@ class EpochProgress(keras.callbacks.Callback):
         self._since = self._epoch_since = None
 
     def on_epoch_begin(self, epoch, logs=None):
+        if isinstance(self.shuffled, NumpyBatches):
+            self.shuffled.epoch = epoch  # its order follows the seed and the epoch's number
         if self.first_epoch is None:
             self.first_epoch = epoch
             self.rows = self.rows[:epoch]
@@ -60,7 +62,7 @@ class EpochProgress(keras.callbacks.Callback):
                     self.epochs,
                     epoch,
                 )
-                if self.shuffled is not None:
+                if self.shuffled is not None and not isinstance(self.shuffled, NumpyBatches):
                     # Each new iterator of the dataset draws the next shuffled order. Keras' fit
                     # (its EpochIterator, Keras 3.15) makes two per epoch: one as the epoch starts
                     # and one after its last batch, which the next epoch replaces. Skip as many
@@ -140,42 +142,28 @@ def cpu_flags() -> set[str]:
         return set()
 
 
-def gpu_description() -> dict | None:
-    """The first GPU TensorFlow sees, by name and compute capability; None without one."""
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        return None
-    details = tf.config.experimental.get_device_details(gpus[0])
-    return {
-        "name": details.get("device_name", gpus[0].name),
-        "compute_capability": list(details.get("compute_capability") or (0, 0)),
-    }
-
-
 def hardware() -> dict:
-    """What train computes on: the machine, its CPU and its GPU (resolve_precision reads
-    cpu_flags and gpu)."""
+    """What train computes on: the machine, its CPU and the GPU that Keras' backend sees
+    (resolve_precision reads cpu_flags and gpu)."""
     return {
         "host": platform.node(),
         "platform": platform.platform(),
         "cpu": cpu_model(),
         "cpu_flags": sorted(cpu_flags()),
         "cpus_available": cpus_available(),
-        "gpu": gpu_description(),
+        "gpu": keras_runtime.gpu_description(),
     }
 
 
 def train_machine(machine: dict, requested_precision: str) -> dict:
-    """train's record of what it computed on: ``machine`` (as ``hardware()`` describes it), the
-    threads TensorFlow was given and the precision chosen. Provenance merges it; no time stamp."""
+    """train's record of what it computed on: ``machine`` (as ``hardware()`` describes it), Keras'
+    backend with its version and determinism settings (XLA_FLAGS for JAX), its threads and the
+    precision chosen. Provenance merges it; no time stamp."""
     policy, why = resolve_precision(requested_precision, machine)
     return {
         **machine,
         "device": f"GPU {machine['gpu']['name']}" if machine["gpu"] else "CPU",
-        "threads": {
-            "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-            "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
-        },
+        **keras_runtime.computed_with(),
         "precision": {"requested": requested_precision, "used": policy, "why": why},
     }
 
@@ -241,23 +229,30 @@ def state_key(
     labels: np.ndarray,
     precision: str,
     threads: int,
+    backend: str,
 ) -> dict:
     """What a saved training state belongs to: the exact model, training settings, holdout and data,
     and what else changes the numbers: the ``precision`` policy used (``auto`` may choose another on
-    another machine) and the number of ``threads`` (they change the order of the sums)."""
+    another machine), the number of ``threads`` (they change the order of the sums) and Keras'
+    ``backend``."""
     digest = hashlib.md5()
     for part in (model_json, json.dumps(builder, sort_keys=True), json.dumps(holdout, sort_keys=True)):
         digest.update(part.encode() + b"\0")
     digest.update(images.tobytes())
     digest.update(labels.tobytes())
-    return {"model, settings or data": digest.hexdigest(), "precision": precision, "threads": threads}
+    return {
+        "model, settings or data": digest.hexdigest(),
+        "precision": precision,
+        "threads": threads,
+        "backend": backend,
+    }
 
 
 def open_training_state(state_dir: Path, key: dict) -> Path:
     """``state_dir``, holding the state of an interrupted run with the same ``key`` if there is one.
 
-    A state saved for another model, other settings, other data, another precision or another
-    thread count is deleted, with a log line that says which: it never resumes.
+    A state saved for another model, other settings, other data, another precision, another
+    thread count or another backend is deleted, with a log line that says which: it never resumes.
     """
     key_file = state_dir / "key.json"
     if state_dir.exists():
@@ -336,8 +331,16 @@ def train(
     restores_best = any(getattr(cb, "restore_best_weights", False) for cb in model_callbacks)
     epochs = fit["epochs"]  # the last epoch fit may train
     if state_dir is not None:
-        threads = tf.config.threading.get_intra_op_parallelism_threads()
-        key = state_key(model_json, builder, holdout, images, labels, policy, threads)
+        key = state_key(
+            model_json,
+            builder,
+            holdout,
+            images,
+            labels,
+            policy,
+            keras_runtime.threads(),
+            keras_runtime.backend(),
+        )
         state_dir = open_training_state(Path(state_dir), key)
         fitted = read_fitted(state_dir)
         if fitted is not None:
