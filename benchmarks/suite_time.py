@@ -8,7 +8,7 @@ benchmarks/results/suite_time.json: the wall time, the CPU time of the processes
 outcome, the 15 slowest tests and the time of each test marked slow (setup, call and teardown).
 docs/development.md's times come from these files.
 
-    python benchmarks/suite_time.py [pytest_args ...]    # e.g. -n 3, or -p no:randomly
+    python benchmarks/suite_time.py [pytest_args ...]    # e.g. -n 3 for three workers
 """
 
 import argparse

@@ -63,6 +63,7 @@ def quoted_figures() -> dict[str, list[str]]:
     seeds = json.loads((results / "seeds_full_mnist.json").read_text())["tables"]
     [summary] = seeds["comparison"]
     accuracies = {row["seed"]: row["test_accuracy"] for row in seeds["replicates"]}
+    delay = json.loads((results / "slurm_conf_delay.json").read_text())["wall_seconds_median"]
     return {
         "README.md": [
             f"**{default_run:.1f} s**",
@@ -76,10 +77,15 @@ def quoted_figures() -> dict[str, list[str]]:
             f"median is {ratio:.2f} times the\npeer's",
             f"the same job's {same_job / statistics.median(r['wall_s'] for r in peer['peer']):.2f} times",
         ],
+        "docs/clusters.md": [
+            f"{delay['unreachable controller']:.1f} s with an unreachable controller",
+            f"{delay['SLURM_CONF=/dev/null']:.1f} s with `SLURM_CONF=/dev/null`",
+            f"{delay['no SLURM tools']:.1f} s without SLURM's tools",
+        ],
     }
 
 
-@pytest.mark.parametrize("document", ["README.md", "docs/performance.md"])
+@pytest.mark.parametrize("document", ["README.md", "docs/performance.md", "docs/clusters.md"])
 def test_quoted_figures_are_those_of_their_results_file(document):
     text = (REPO / document).read_text()
     for figure in quoted_figures()[document]:
