@@ -64,6 +64,8 @@ def quoted_figures() -> dict[str, list[str]]:
     [summary] = seeds["comparison"]
     accuracies = {row["seed"]: row["test_accuracy"] for row in seeds["replicates"]}
     delay = json.loads((results / "slurm_conf_delay.json").read_text())["wall_seconds_median"]
+    suite = json.loads((results / "suite_time.json").read_text())
+    suite_figures = [f"{suite['tests_run']} tests", f"{suite['wall_minutes']:.1f} minutes"]
     return {
         "README.md": [
             f"**{default_run:.1f} s**",
@@ -72,11 +74,13 @@ def quoted_figures() -> dict[str, list[str]]:
             f"**{summary['test_accuracy_mean']:.4f}, 95% confidence interval "
             f"{summary['test_accuracy_ci95_low']:.4f} to {summary['test_accuracy_ci95_high']:.4f}**",
             f"median {statistics.median(accuracies.values()):.4f}",
+            *suite_figures,
         ],
         "docs/performance.md": [
             f"median is {ratio:.2f} times the\npeer's",
             f"the same job's {same_job / statistics.median(r['wall_s'] for r in peer['peer']):.2f} times",
         ],
+        "docs/development.md": [*suite_figures, f"{suite['cpu_seconds_of_waited_processes']:.0f} s of CPU"],
         "docs/clusters.md": [
             f"{delay['unreachable controller']:.1f} s with an unreachable controller",
             f"{delay['SLURM_CONF=/dev/null']:.1f} s with `SLURM_CONF=/dev/null`",
@@ -85,7 +89,9 @@ def quoted_figures() -> dict[str, list[str]]:
     }
 
 
-@pytest.mark.parametrize("document", ["README.md", "docs/performance.md", "docs/clusters.md"])
+@pytest.mark.parametrize(
+    "document", ["README.md", "docs/performance.md", "docs/clusters.md", "docs/development.md"]
+)
 def test_quoted_figures_are_those_of_their_results_file(document):
     text = (REPO / document).read_text()
     for figure in quoted_figures()[document]:
