@@ -6,6 +6,7 @@ import gzip
 import json
 import re
 import shutil
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -141,7 +142,12 @@ def test_the_test_set_as_a_table_gets_predict_s_predictions_row_for_row(earlier_
     assert jobs_run(result.output) == {"check_data", "predict", "apply_model", "apply"}  # no training
     for rule in ("predict", "apply_model"):
         assert "with onnxruntime (results/model/model.onnx)" in (workdir / "logs" / f"{rule}.log").read_text()
-    results = workdir / "results"
+    assert_test_set_applied_as_predicted(workdir / "results")
+
+
+def assert_test_set_applied_as_predicted(results: Path) -> None:
+    """The sample's X_test applied as a table (applied/X_test.predictions.tsv) gave predict's
+    classes and probabilities, row for row."""
     applied = pd.read_csv(results / "applied" / "X_test.predictions.tsv", sep="\t")
     predictions = pd.read_csv(results / "predictions.tsv", sep="\t")
     probabilities = pd.read_csv(results / "probabilities.tsv", sep="\t")

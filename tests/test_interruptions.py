@@ -74,6 +74,29 @@ def snakemake_command(workdir: Path, config: dict = CONFIG) -> list[str]:
     ]  # fmt: skip
 
 
+def kill_after_the_first_saved_epoch(workdir: Path, config: dict, epochs: int, env=None) -> int:
+    """Start snakemake_command(workdir, config), SIGKILL it and its jobs as soon as train has saved
+    an epoch's state, and return that epoch (asserted to be before the last of ``epochs``)."""
+    # started in its own process group, so that one kill ends Snakemake and its jobs
+    run = subprocess.Popen(
+        snakemake_command(workdir, config),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 600
+    while saved_epoch(workdir) < 1:
+        assert run.poll() is None, "the run ended before train saved an epoch"
+        assert time.monotonic() < deadline, "train saved no epoch in 600 s"
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    killed_at = saved_epoch(workdir)
+    assert killed_at < epochs, "train finished before the kill: more epochs are needed"
+    return killed_at
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     """A run in a terminal (a pseudo-terminal here), and all that it wrote there."""
@@ -101,22 +124,7 @@ def uninterrupted(tmp_path_factory):
 def interrupted(tmp_path_factory):
     """A run killed with Snakemake after train saved an epoch; what each step of the recovery said."""
     workdir = tmp_path_factory.mktemp("interrupted")
-    # started in its own process group, so that one kill ends Snakemake and its jobs
-    run = subprocess.Popen(
-        snakemake_command(workdir),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 600
-    while saved_epoch(workdir) < 1:
-        assert run.poll() is None, "the run ended before train saved an epoch"
-        assert time.monotonic() < deadline, "train saved no epoch in 600 s"
-        time.sleep(0.05)
-    os.killpg(run.pid, signal.SIGKILL)
-    run.wait()
-    killed_at = saved_epoch(workdir)
-    assert killed_at < EPOCHS, "train finished before the kill: more epochs are needed"
+    killed_at = kill_after_the_first_saved_epoch(workdir, CONFIG, EPOCHS)
     locked = run_snakemake(workdir, CONFIG, TARGET)
     unlocked = run_snakemake(workdir, CONFIG, "--unlock")
     resumed = run_snakemake(workdir, CONFIG, TARGET)

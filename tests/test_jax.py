@@ -10,17 +10,15 @@ the workflow, a four-filter CNN for resuming.
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from test_interruptions import saved_epoch, snakemake_command, weights
+from test_interruptions import kill_after_the_first_saved_epoch, weights
 from workflow_runner import PER_RUN_JOBS, REPO, run_snakemake
 
 SAMPLE = REPO / "resources" / "mnist_sample"
@@ -172,22 +170,7 @@ def test_train_on_jax_resumes_after_a_kill_with_the_uninterrupted_weights(withou
     result = run_snakemake(uninterrupted, RESUMED, TARGET, env=env)
     assert result.returncode == 0, result.output
     assert "rule check_data" not in result.output
-    run = subprocess.Popen(
-        snakemake_command(workdir, RESUMED),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        env=env,
-    )
-    deadline = time.monotonic() + 600
-    while saved_epoch(workdir) < 1:
-        assert run.poll() is None, "the run ended before train saved an epoch"
-        assert time.monotonic() < deadline, "train saved no epoch in 600 s"
-        time.sleep(0.05)
-    os.killpg(run.pid, signal.SIGKILL)
-    run.wait()
-    killed_at = saved_epoch(workdir)
-    assert killed_at < EPOCHS, "train finished before the kill: more epochs are needed"
+    killed_at = kill_after_the_first_saved_epoch(workdir, RESUMED, EPOCHS, env=env)
     assert run_snakemake(workdir, RESUMED, "--unlock", env=env).returncode == 0
     resumed = run_snakemake(workdir, RESUMED, TARGET, env=env)
     assert resumed.returncode == 0, resumed.output

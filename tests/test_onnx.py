@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 from onnx import TensorProto, helper
-from test_apply import CLASSES, SAMPLE, jobs_run
+from test_apply import SAMPLE, assert_test_set_applied_as_predicted, jobs_run
 from test_training import HOLDOUT, builder, fast_json, tutorial_json
 from workflow_runner import run_snakemake
 
@@ -222,10 +222,4 @@ def test_a_mixed_precision_model_is_run_by_keras_in_predict_and_apply(switched_o
         log = (workdir / "logs" / f"{rule}.log").read_text()
         assert "trained in mixed_bfloat16: running it with Keras, not model.onnx (float32)" in log, rule
         assert "with Keras on tensorflow (results/model/model.keras)" in log, rule
-    results = workdir / "results"
-    applied = pd.read_csv(results / "applied" / "X_test.predictions.tsv", sep="\t")
-    predictions = pd.read_csv(results / "predictions.tsv", sep="\t")
-    probabilities = pd.read_csv(results / "probabilities.tsv", sep="\t")
-    assert len(applied) == len(predictions) == 1000
-    np.testing.assert_array_equal(applied["Predicted"], predictions["Predicted"])
-    np.testing.assert_array_equal(applied[CLASSES], probabilities[CLASSES])
+    assert_test_set_applied_as_predicted(workdir / "results")
