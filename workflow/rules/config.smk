@@ -43,21 +43,28 @@ PACKAGE_FILES = (
 )
 
 
+def checkout():
+    """This repository's root on disk; None where another workflow loads this one from git."""
+    if isinstance(workflow.current_basedir, LocalSourceFile):
+        return Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parents[1]
+    return None
+
+
 def package_folder():
     """The folder that holds the mnist_cnn package: this checkout's workflow/scripts, or, where
     another workflow loads this one from git, its copy in Snakemake's source cache, beside the
     cached rule scripts, whose folder the script directive puts on their sys.path.
     """
-    if isinstance(workflow.current_basedir, LocalSourceFile):
-        return Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parent / "scripts"
+    if checkout():
+        return checkout() / "workflow" / "scripts"
     cached = [Path(workflow.source_path(f"../scripts/mnist_cnn/{name}")) for name in PACKAGE_FILES]
     return cached[0].parent.parent
 
 
 def workflow_version():
     """git describe of this checkout, or the tag (commit, branch) this workflow was loaded at."""
-    if isinstance(workflow.current_basedir, LocalSourceFile):
-        return git_version(Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parents[1])
+    if checkout():
+        return git_version(checkout())
     return getattr(workflow.current_basedir, "ref", None)
 
 
