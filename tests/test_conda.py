@@ -46,7 +46,7 @@ def snakemake_only(tmp_path_factory) -> Path:
     subprocess.run([UV, "venv", "--quiet", "--python", sys._base_executable, str(venv)], check=True)
     packages = ["snakemake[reports]", "snakemake-executor-plugin-slurm"]
     subprocess.run(
-        [UV, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"),
+        [UV, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(venv / "bin" / "python"),
          "--constraint", str(REPO / "requirements.txt"), *packages],
         check=True,
     )  # fmt: skip
