@@ -5,7 +5,9 @@ workers and their order), after any ``pytest_args`` given, and keeps what it pri
 test's time included, in benchmarks/results/suite_time.txt, and a summary in
 benchmarks/results/suite_time.json: the wall time, the CPU time of the processes it waited for
 (SLURM's jobs, which slurmd runs, are not among them), the machine's CPUs, the test count by
-outcome, the 15 slowest tests and the time of each test marked slow (setup, call and teardown).
+outcome, the 15 slowest tests and the time of each test marked slow (setup, call and teardown),
+and, from tests/conftest.py's --cpu-log, the CPU seconds of each test module and the 15 tests that
+took the most (a test's own process and the subprocesses it waited for: snakemake and its jobs).
 docs/development.md's times come from these files.
 
     python benchmarks/suite_time.py [pytest_args ...]    # e.g. -n 3 for three workers
@@ -46,8 +48,22 @@ def slow_tests() -> list[str]:
     return [line for line in listed.splitlines() if "::" in line]
 
 
+def cpu_summary(cpu_log: Path) -> tuple[dict[str, float], list[dict]]:
+    """CPU seconds by test module, most first, and the 15 test phases that took the most."""
+    phases = [json.loads(line) for line in cpu_log.read_text().splitlines()] if cpu_log.exists() else []
+    modules = {}
+    for phase in phases:
+        module = phase["test"].split("::")[0]
+        modules[module] = modules.get(module, 0.0) + phase["cpu_seconds"]
+    by_module = {
+        module: round(seconds, 1) for module, seconds in sorted(modules.items(), key=lambda m: -m[1])
+    }
+    most = sorted(phases, key=lambda phase: -phase["cpu_seconds"])[:15]
+    return by_module, [{**phase, "test": phase["test"].split("@")[0]} for phase in most]
+
+
 def summary(
-    output: str, wall: float, cpu: float, command: list[str], returncode: int, slow: list[str]
+    output: str, wall: float, cpu: float, command: list[str], returncode: int, slow: list[str], cpu_log: Path
 ) -> dict:
     durations = []
     for line in output.splitlines():
@@ -61,6 +77,7 @@ def summary(
         for count, kind in OUTCOMES.findall(last)
     }
     workers = re.search(r"created: (\d+)/\d+ workers", output)
+    cpu_by_module, most_cpu = cpu_summary(cpu_log)
     return {
         "command": " ".join(command),
         "exit_status": returncode,
@@ -74,6 +91,8 @@ def summary(
         "tests": outcomes,
         "tests_run": sum(outcomes.get(kind, 0) for kind in ("passed", "failed", "xfailed", "xpassed")),
         "slowest_15": durations[:15],
+        "cpu_seconds_by_module": cpu_by_module,
+        "most_cpu_15": most_cpu,
         "marked_slow_seconds": {
             test: round(sum(entry["seconds"] for entry in durations if entry["test"] == test), 1)
             for test in slow
@@ -86,9 +105,11 @@ def main(argv=None):
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="more arguments for pytest")
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for suite_time.txt and .json")
     args = parser.parse_args(argv)
-    command = [sys.executable, "-m", "pytest", "--durations=0", *args.pytest_args]
-    slow = slow_tests()
     args.results.mkdir(parents=True, exist_ok=True)
+    cpu_log = args.results / "suite_time_cpu.jsonl"
+    cpu_log.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "pytest", "--durations=0", f"--cpu-log={cpu_log}", *args.pytest_args]
+    slow = slow_tests()
     log = args.results / "suite_time.txt"  # written as the tests run
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -98,10 +119,15 @@ def main(argv=None):
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     output = log.read_text()
-    shown = ["python", "-m", "pytest", *command[3:]]
-    result = summary(output, wall, cpu, shown, returncode, slow)
+    shown = ["python", "-m", "pytest", "--durations=0", *args.pytest_args]
+    result = summary(output, wall, cpu, shown, returncode, slow, cpu_log)
     (args.results / "suite_time.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({key: value for key, value in result.items() if key != "slowest_15"}, indent=2))
+    print(
+        json.dumps(
+            {key: value for key, value in result.items() if key not in ("slowest_15", "most_cpu_15")},
+            indent=2,
+        )
+    )
     for entry in result["slowest_15"]:
         print(f"{entry['seconds']:8.1f} s  {entry['phase']:8} {entry['test']}")
     return returncode

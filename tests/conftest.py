@@ -5,7 +5,9 @@ Tests read only what the repository holds: a fresh clone with nothing beside it 
 """
 
 import gzip
+import json
 import os
+import resource
 import shutil
 from pathlib import Path
 
@@ -21,6 +23,67 @@ REPO = Path(__file__).resolve().parents[1]
 # A stratified subset of the real MNIST: 300 training and 100 test images of every digit, gzipped.
 SAMPLE = REPO / "resources" / "mnist_sample"
 PER_CLASS = {"train": 300, "test": 100}
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--cpu-log",
+        type=Path,
+        help="append each test phase's CPU seconds to this file, a JSON object a line "
+        "(benchmarks/suite_time.py): this process's and its waited-for subprocesses', not SLURM jobs'",
+    )
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of the subprocesses it has waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed_phase(item: pytest.Item, phase: str):
+    """Runs a test's phase and keeps its CPU seconds as a user property of the test
+    ("cpu_seconds_call", 12.3), which reaches the controller with the phase's report under pytest-xdist."""
+    start = cpu_seconds()
+    try:
+        return (yield)
+    finally:
+        item.user_properties.append((f"cpu_seconds_{phase}", round(cpu_seconds() - start, 2)))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    return (yield from timed_phase(item, "setup"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    return (yield from timed_phase(item, "call"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item):
+    return (yield from timed_phase(item, "teardown"))
+
+
+class CpuLog:
+    """--cpu-log: a line for each test phase, written where the reports arrive (under pytest-xdist,
+    the controller)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def pytest_runtest_logreport(self, report):
+        seconds = dict(report.user_properties).get(f"cpu_seconds_{report.when}")
+        if seconds is not None:
+            with open(self.path, "a") as log:
+                log.write(
+                    json.dumps({"test": report.nodeid, "phase": report.when, "cpu_seconds": seconds}) + "\n"
+                )
+
+
+def pytest_configure(config):
+    if config.getoption("cpu_log") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(CpuLog(config.getoption("cpu_log")), "cpu_log")
 
 
 def pytest_sessionstart(session):
