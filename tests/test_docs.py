@@ -81,6 +81,16 @@ def quoted_figures() -> dict[str, list[str]]:
             f"the same job's {same_job / statistics.median(r['wall_s'] for r in peer['peer']):.2f} times",
         ],
         "docs/development.md": [*suite_figures, f"{suite['cpu_seconds_of_waited_processes']:.0f} s of CPU"],
+        "docs/sweeps.md": [
+            f"from {summary['test_accuracy_min']:.4f} to {summary['test_accuracy_max']:.4f} over seeds 0 to 4",
+            f"| single run | 5 | {summary['test_accuracy_mean']:.4f} | {summary['test_accuracy_sd']:.4g} | "
+            f"{summary['test_accuracy_min']:.4f} | {summary['test_accuracy_max']:.4f} | "
+            f"{summary['test_accuracy_ci95_low']:.4f} to {summary['test_accuracy_ci95_high']:.4f} |",
+            "seeds 0 to 4: "
+            + ", ".join(f"{accuracies[seed]:.4f}" for seed in range(5))
+            + f" (median {statistics.median(accuracies.values()):.4f})",
+        ],
+        "docs/own-digits.md": own_digits_figures(),
         "docs/clusters.md": [
             f"{delay['unreachable controller']:.1f} s with an unreachable controller",
             f"{delay['SLURM_CONF=/dev/null']:.1f} s with `SLURM_CONF=/dev/null`",
@@ -89,8 +99,29 @@ def quoted_figures() -> dict[str, list[str]]:
     }
 
 
+def own_digits_figures() -> list[str]:
+    """The page's table of the sample model's predictions, and its accuracy, from
+    benchmarks/my_digits_run.py's file."""
+    run = json.loads((REPO / "benchmarks" / "results" / "my_digits.json").read_text())
+    rows = [f"| {p['image']} | {p['predicted']} | {p['probability']:.4f} |" for p in run["predictions"]]
+    read = sum(str(p["predicted"]) == p["image"][0] for p in run["predictions"])  # 7b_drawing.png is a 7
+    return [
+        "| image | Predicted | probability |\n|---|---:|---:|\n" + "\n".join(rows),
+        f"about {run['test_accuracy']:.3f}",
+        f"It reads {read} of the {len(rows)}",
+    ]
+
+
 @pytest.mark.parametrize(
-    "document", ["README.md", "docs/performance.md", "docs/clusters.md", "docs/development.md"]
+    "document",
+    [
+        "README.md",
+        "docs/performance.md",
+        "docs/clusters.md",
+        "docs/development.md",
+        "docs/sweeps.md",
+        "docs/own-digits.md",
+    ],
 )
 def test_quoted_figures_are_those_of_their_results_file(document):
     text = (REPO / document).read_text()

@@ -16,7 +16,7 @@ from pathlib import Path
 import lock_envs
 import pytest
 import yaml
-from workflow_runner import APPLY_JOBS, JOB_NAMES
+from workflow_runner import TWO_EXPERIMENTS, planned_jobs
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "workflow" / "scripts"
@@ -111,9 +111,9 @@ def test_each_rule_env_holds_what_its_script_imports(rule):
 
 def test_every_rule_has_a_script_and_an_env():
     rules = lock_envs.rule_environments()
-    # every job of a run (check_data_train and check_data_test are one rule), compare, the apply jobs
-    jobs = {"check_data" if name.startswith("check_data_") else name for name in JOB_NAMES}
-    assert set(rules) == jobs | {"compare", *APPLY_JOBS}
+    # the rules of a sweep that applies its models to images: every rule of the workflow
+    images = str(REPO / "resources" / "my_digits" / "images")
+    assert set(rules) == set(planned_jobs({**TWO_EXPERIMENTS, "apply": {"images": images}}).values())
     for script, env_file in rules.values():
         assert script.exists() and env_file.exists()
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 from png_files import png_size
-from workflow_runner import PER_RUN_JOBS, REPO, run_snakemake
+from workflow_runner import REPO, per_run_jobs, run_snakemake
 
 from mnist_cnn import InputError
 from mnist_cnn.comparison import count_parameters, experiment_row, plot_comparison, replicate_table
@@ -199,13 +199,13 @@ def test_each_experiment_ran_as_its_own_jobs(sweep):
     for name in NAMES:
         for path in RUN_FILES:
             assert (workdir / "results" / "experiments" / name / path).stat().st_size > 0, (name, path)
-        for job in PER_RUN_JOBS:
+        for job in per_run_jobs():
             assert (workdir / "logs" / "experiments" / name / f"{job}.log").stat().st_size > 0
             assert (workdir / "benchmarks" / "experiments" / name / f"{job}.tsv").exists()
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", output.split("Job stats:")[1], flags=re.M))
     # the data is checked once for all experiments; everything after it once per experiment
     assert counts == {
-        **{job: "3" for job in PER_RUN_JOBS},
+        **{job: "3" for job in per_run_jobs()},
         "check_data": "2",
         "data_sample": "1",  # the training digits: shared data, drawn once
         "compare": "1",

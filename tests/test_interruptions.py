@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from workflow_runner import JOB_NAMES, REPO, planned_resources, run_snakemake
+from workflow_runner import REPO, planned_jobs, planned_resources, run_snakemake
 
 SAMPLE = REPO / "resources" / "mnist_sample"
 EPOCHS = 6
@@ -238,7 +238,7 @@ def test_a_train_job_that_dies_after_fit_is_not_trained_again(request, tmp_path,
 def test_each_rule_sets_its_resources_and_a_retry_gets_twice_as_much(tmp_path):
     first = planned_resources(tmp_path / "first", {})  # config.yaml: the download too
     retry = planned_resources(tmp_path / "retry", {}, "--attempt", "2")
-    rules = {name.removesuffix("_train").removesuffix("_test") for name in JOB_NAMES}
+    rules = set(planned_jobs({}).values())
     assert set(first) == rules, first
     for rule in rules - {"download"}:  # download runs on the login node and retries by itself
         assert retry[rule] == {name: 2 * value for name, value in first[rule].items()}, rule

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 from test_interruptions import kill_after_the_first_saved_epoch, weights
-from workflow_runner import PER_RUN_JOBS, REPO, run_snakemake
+from workflow_runner import REPO, per_run_jobs, run_snakemake
 
 SAMPLE = REPO / "resources" / "mnist_sample"
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
@@ -112,7 +112,7 @@ def test_train_runs_on_jax_and_records_backend_device_and_flags(jax_run):
 
 def test_every_later_rule_reads_the_model_trained_on_jax(jax_run):
     first, _, _ = jax_run
-    for job in PER_RUN_JOBS:
+    for job in per_run_jobs():
         if job != "export_onnx":
             assert (first / "logs" / f"{job}.log").exists(), job
     log = (first / "logs" / "predict.log").read_text()

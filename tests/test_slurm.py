@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 from slurm_cluster import SlurmCluster, why_not_here
-from workflow_runner import JOB_NAMES, KEEP_INCOMPLETE, REPO, files_below, planned_resources, run_snakemake
+from workflow_runner import KEEP_INCOMPLETE, REPO, files_below, planned_jobs, planned_resources, run_snakemake
 from zenodo_server import FakeZenodo
 
 from mnist_cnn import ZENODO_FILES
@@ -27,15 +27,16 @@ SAMPLE = REPO / "resources" / "mnist_sample"
 pytestmark = pytest.mark.slow
 
 
-def rule_and_log_folder(job_name: str) -> tuple[str, str]:
-    """check_data_train -> (check_data, check_data/train): the plugin's log folder adds wildcards."""
-    if job_name.startswith("check_data_"):
-        return "check_data", f"check_data/{job_name.removeprefix('check_data_')}"
-    return job_name, job_name
+def slurm_jobs() -> dict[str, tuple[str, str]]:
+    """Every job of the run but the download, which is a local rule: its log's name -> (its rule,
+    its folder of the plugin's logs, which adds the wildcards' values: check_data/train)."""
+    return {
+        job: (rule, "/".join(filter(None, [rule, "_".join(wildcards.values())])))
+        for job, (rule, wildcards) in planned_jobs({}, wildcards=True).items()
+        if rule != "download"
+    }
 
 
-# Every job but the download, which is a local rule.
-SLURM_JOBS = {name: rule_and_log_folder(name) for name in JOB_NAMES if name != "download"}
 # Long enough for the whole sample run on 2 busy cores; the run is killed after that.
 TIMEOUT = 600
 # The node declares more CPUs than a test machine has, so that the profile's 16 training threads
@@ -86,7 +87,7 @@ def slurm_logs(workdir: Path) -> dict[str, list[Path]]:
     logdir = workdir / ".snakemake" / "slurm_logs"
     return {
         name: sorted((logdir / f"rule_{folder}").glob("*.log"), key=lambda log: int(log.stem))
-        for name, (_, folder) in SLURM_JOBS.items()
+        for name, (_, folder) in slurm_jobs().items()
     }
 
 
@@ -117,9 +118,9 @@ def test_every_rule_but_the_download_ran_as_a_slurm_job(cluster, sample_run):
         assert job_id in finished, f"{name}: SLURM job {job_id} is not in the job completion log"
         job = finished[job_id]
         assert (job["JobState"], job["NodeList"]) == ("COMPLETED", "localhost"), name
-        assert f"rule {SLURM_JOBS[name][0]}:" in logs[0].read_text(), name
+        assert f"rule {slurm_jobs()[name][0]}:" in logs[0].read_text(), name
         job_ids[name] = job_id
-    assert len(set(job_ids.values())) == len(SLURM_JOBS)
+    assert len(set(job_ids.values())) == len(slurm_jobs())
     # the download ran here, not on the cluster
     assert not (workdir / ".snakemake" / "slurm_logs" / "rule_download").exists()
     assert "X_train.tsv" in (workdir / "logs" / "download.log").read_text()
@@ -133,7 +134,7 @@ def test_jobs_get_the_rules_memory_and_runtime_and_the_profiles_threads(cluster,
     planned = planned_resources(tmp_path, {"data": {"dir": str(SAMPLE)}, "fit": {"epochs": 2}})
     finished = cluster.finished_jobs()
     for name, logs in slurm_logs(workdir).items():
-        rule = SLURM_JOBS[name][0]
+        rule = slurm_jobs()[name][0]
         threads = profile["set-threads"].get(rule) or config["threads"].get(rule, 1)
         job = finished[logs[0].stem]
         assert job["ProcCnt"] == str(threads), (name, job)

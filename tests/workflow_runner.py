@@ -1,32 +1,16 @@
 """Run the real ``snakemake`` command on this repository's Snakefile in a test's folder."""
 
+import functools
+import json
+import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-# The name of each job's log (logs/<name>.log) and benchmark (benchmarks/<name>.tsv): the jobs
-# on the shared data, made once, then those of each run (once per experiment, with experiments).
-SHARED_JOBS = ["download", "check_data_train", "check_data_test", "data_sample"]
-PER_RUN_JOBS = [
-    "model_config",
-    "model_builder",
-    "train",
-    "export_onnx",
-    "predict",
-    "evaluate",
-    "provenance",
-    # the report's figures and tables
-    "record_config",
-    "inspect_model",
-    "evaluation_figures",
-]
-JOB_NAMES = SHARED_JOBS + PER_RUN_JOBS
-# With config key apply: images converted once, the model applied in each run (with experiments,
-# their agreement).
-APPLY_JOBS = ["convert_images", "apply_model", "applied_figure", "applied_agreement"]
 
 
 def run_snakemake(
@@ -55,22 +39,91 @@ def run_snakemake(
     return result
 
 
+def dry_run_jobs(workdir: Path, config: dict, *args: str) -> list[dict]:
+    """The jobs a dry run of ``run_snakemake`` plans: each one's ``rule``, ``job`` (the name of its
+    log, logs/<job>.log: ``train``, ``check_data_train``, ``experiments/a/train``; None for rule
+    all), ``wildcards`` and ``resources`` ({name: value as printed}). ``args``: more snakemake
+    arguments."""
+    result = run_snakemake(workdir, config, "--dry-run", *args)
+    assert result.returncode == 0, result.output
+    jobs = []
+    for line in result.stdout.splitlines():
+        if line.startswith(("rule ", "localrule ")) and line.endswith(":"):
+            jobs.append(
+                {"rule": line.split()[1].removesuffix(":"), "job": None, "wildcards": {}, "resources": {}}
+            )
+        elif jobs and line.strip().startswith("log: "):
+            jobs[-1]["job"] = (
+                line.split("log: ", 1)[1].split(",")[0].removeprefix("logs/").removesuffix(".log")
+            )
+        elif jobs and line.strip().startswith("wildcards: "):
+            jobs[-1]["wildcards"] = dict(
+                item.split("=", 1) for item in line.split(":", 1)[1].strip().split(", ")
+            )
+        elif jobs and line.strip().startswith("resources: "):
+            jobs[-1]["resources"] = dict(
+                item.split("=", 1) for item in line.split(":", 1)[1].strip().split(", ")
+            )
+    return jobs
+
+
 def planned_resources(workdir: Path, config: dict, *args: str) -> dict[str, dict[str, int]]:
     """Each rule's ``runtime`` and ``mem_mb``, as a dry run of ``run_snakemake`` plans its jobs.
 
     ``args``: more snakemake arguments, such as ``--attempt 2`` for what a first retry asks for.
     """
-    result = run_snakemake(workdir, config, "--dry-run", *args)
-    assert result.returncode == 0, result.output
-    planned, rule = {}, None
-    for line in result.stdout.splitlines():
-        if line.startswith(("rule ", "localrule ")) and line.endswith(":"):
-            rule = line.split()[1].removesuffix(":")
-        elif line.strip().startswith("resources:") and rule != "all":
-            values = dict(item.split("=", 1) for item in line.split(":", 1)[1].strip().split(", "))
-            job = {name: int(values[name]) for name in ("runtime", "mem_mb")}
-            assert planned.setdefault(rule, job) == job, f"jobs of rule {rule} differ: {job}, {planned[rule]}"
+    planned = {}
+    for job in dry_run_jobs(workdir, config, *args):
+        if job["rule"] != "all":
+            resources = {name: int(job["resources"][name]) for name in ("runtime", "mem_mb")}
+            assert planned.setdefault(job["rule"], resources) == resources, (
+                f"jobs of rule {job['rule']} differ: {resources}, {planned[job['rule']]}"
+            )
     return planned
+
+
+@functools.cache
+def _planned(config_json: str) -> tuple[dict, ...]:
+    with tempfile.TemporaryDirectory() as workdir:
+        return tuple(
+            job for job in dry_run_jobs(Path(workdir), json.loads(config_json)) if job["rule"] != "all"
+        )
+
+
+def planned_jobs(config: dict, wildcards: bool = False) -> dict[str, str]:
+    """{job: rule} of every job that config.yaml with ``config`` on top makes, from a dry run (made
+    once per process): the workflow itself says which jobs a run has, the tests keep no list of them.
+    ``wildcards``: {job: (rule, {wildcard: value})} instead."""
+    jobs = _planned(json.dumps(config, sort_keys=True))
+    if wildcards:
+        return {job["job"]: (job["rule"], job["wildcards"]) for job in jobs}
+    return {job["job"]: job["rule"] for job in jobs}
+
+
+def report_files(config: dict) -> list[str]:
+    """The files that the report of config.yaml's run with ``config`` on top shows: the outputs
+    that the rules of its jobs mark with report() (workflow/rules/*.smk), with the jobs' wildcards."""
+    marked = {}
+    for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
+            marked[block.split(":")[0]] = re.findall(r'report\(\s*"([^"]+)"', block)
+    jobs = planned_jobs(config, wildcards=True).values()
+    return sorted({path.format(**wildcards) for rule, wildcards in jobs for path in marked[rule]})
+
+
+# Two experiments, as a sweep runs them: the jobs below logs/experiments/a/ are those of each run.
+TWO_EXPERIMENTS = {"experiments": {"a": {}, "b": {}}}
+
+
+def job_names() -> list[str]:
+    """The jobs of config.yaml's run (from the download to the report's figures), by their logs' names."""
+    return list(planned_jobs({}))
+
+
+def per_run_jobs() -> list[str]:
+    """The jobs made once per run (per experiment, per replicate), by their logs' names in a single run."""
+    prefix = "experiments/a/"
+    return [job.removeprefix(prefix) for job in planned_jobs(TWO_EXPERIMENTS) if job.startswith(prefix)]
 
 
 # Snakemake deletes a failed job's declared outputs itself: a test of what a failing script leaves

@@ -1,6 +1,9 @@
 """Scores from scikit-learn: the confusion matrix and per-class scores, as Galaxy's
 ml_visualization_ex shows them, and the ROC and precision-recall curves of each class."""
 
+import functools
+import logging
+
 import matplotlib
 
 matplotlib.use("Agg")  # headless: rules run without a display
@@ -20,7 +23,14 @@ from sklearn.metrics import (  # noqa: E402
 )
 
 from mnist_cnn import InputError  # noqa: E402
-from mnist_cnn.figures import save_figure  # noqa: E402
+from mnist_cnn.data import load_split  # noqa: E402
+from mnist_cnn.figures import (  # noqa: E402
+    misclassified_table,
+    plot_class_scores,
+    plot_misclassified,
+    save_figure,
+)
+from mnist_cnn.tables import write_html_table  # noqa: E402
 
 
 def predicted_classes(predictions: pd.DataFrame) -> np.ndarray:
@@ -190,3 +200,67 @@ def plot_precision_recall_curves(labels: np.ndarray, probabilities: np.ndarray, 
 
     title = "Precision-recall curve of each class against the rest, on the test images"
     _plot_per_class_curves(labels, probabilities, path, title, PrecisionRecallDisplay, style)
+
+
+class EvaluatedRun:
+    """What rule evaluation_figures reads of one run: evaluate's tables, the predicted
+    probabilities and the test images, each read once; what several outputs share, made once."""
+
+    def __init__(self, report, confusion_table, probabilities, data, input_shape):
+        self.report = pd.read_csv(report, sep="\t", index_col=0)
+        self.confusion = pd.read_csv(confusion_table, sep="\t", index_col=0)
+        self.images, self.labels = load_split(data)
+        self.probabilities = pd.read_csv(probabilities, sep="\t").to_numpy()
+        check_same_length(self.labels, self.probabilities, probabilities)
+        self.input_shape = input_shape
+
+    @functools.cached_property
+    def mistakes(self) -> pd.DataFrame:
+        table = misclassified_table(self.labels, self.probabilities)
+        logging.info("%d of %d test images misclassified", len(table), len(self.labels))
+        return table
+
+    @functools.cached_property
+    def auc(self) -> pd.DataFrame:
+        table = auc_table(self.labels, self.probabilities)
+        logging.info("AUC per class:\n%s", table.to_string())
+        return table
+
+
+# Rule evaluation_figures (workflow/rules/report.smk): what writes each of its outputs, by the
+# output's name in the rule. A new figure of the evaluation: its output there, its entry here.
+EVALUATION_FIGURES = {
+    "confusion_matrix_svg": lambda run, path: plot_confusion_matrix(run.confusion, path),
+    "confusion_normalised": lambda run, path: plot_confusion_matrix(run.confusion, path, normalise=True),
+    "confusion_html": lambda run, path: write_html_table(
+        run.confusion, path, "Confusion matrix: true class (rows) by predicted class (columns)"
+    ),
+    "report_html": lambda run, path: write_html_table(
+        run.report, path, "Precision, recall and F1 per class on the test images"
+    ),
+    "class_scores": lambda run, path: plot_class_scores(run.report, path),
+    "misclassified": lambda run, path: plot_misclassified(
+        run.images, run.mistakes, len(run.labels), path, run.input_shape
+    ),
+    "misclassified_table": lambda run, path: run.mistakes.to_csv(
+        path, sep="\t", index=False, float_format="%.6g"
+    ),
+    "roc": lambda run, path: plot_roc_curves(run.labels, run.probabilities, path),
+    "pr": lambda run, path: plot_precision_recall_curves(run.labels, run.probabilities, path),
+    "auc_table": lambda run, path: run.auc.to_csv(path, sep="\t", float_format="%.6f"),
+    "auc_html": lambda run, path: write_html_table(
+        run.auc, path, "ROC AUC and average precision of each class against the rest"
+    ),
+}
+
+
+def write_evaluation_figures(run: EvaluatedRun, outputs: dict) -> None:
+    """Each output {name: path} of rule evaluation_figures, by its entry in EVALUATION_FIGURES."""
+    unknown = sorted(set(outputs) - set(EVALUATION_FIGURES))
+    if unknown:
+        raise KeyError(
+            f"rule evaluation_figures: no entry in mnist_cnn.evaluation.EVALUATION_FIGURES for {unknown}"
+        )
+    for name, path in outputs.items():
+        EVALUATION_FIGURES[name](run, path)
+    logging.info("wrote %s", ", ".join(outputs.values()))
