@@ -1,8 +1,14 @@
 """Documentation that is written from the code cannot drift from it."""
 
 import json
+import os
 import re
+import shlex
+import shutil
 import statistics
+import subprocess
+import sys
+from pathlib import Path
 
 import config_docs
 import pytest
@@ -127,3 +133,62 @@ def test_quoted_figures_are_those_of_their_results_file(document):
     text = (REPO / document).read_text()
     for figure in quoted_figures()[document]:
         assert figure in text, f"{document} does not quote {figure} as its results file says"
+
+
+def documented_commands() -> list[tuple[str, str]]:
+    """(document, command) of every ``snakemake`` command in a bash block of README.md and docs/,
+    as written (a trailing ``# comment`` left out)."""
+    found = []
+    for document in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        for block in re.findall(r"^ *```bash\n(.*?)^ *```", document.read_text(), flags=re.M | re.S):
+            for line in block.splitlines():
+                for part in line.split("&&"):  # each command of a chain
+                    words = shlex.split(part, comments=True)
+                    if words and Path(words[0]).name == "snakemake":
+                        found.append((str(document.relative_to(REPO)), " ".join(words)))
+    return found
+
+
+# What a dry run cannot show, and the tests that run it instead.
+NOT_DRY_RUN = {
+    "--report": "needs a finished run (tests/test_workflow.py and others make reports after their runs)",
+    "--conda-create-envs-only": "builds every environment (tests/test_conda.py builds them with its conda stand-in)",
+}
+
+
+@pytest.mark.parametrize("document, command", documented_commands())
+def test_each_documented_snakemake_command_runs_as_written(document, command, tmp_path):
+    """Targets before --configfile, whose list takes every word after it; then a dry run from a
+    copy of the repository, as a user runs it from a clone (with the conda stand-in of
+    tests/test_conda.py for --sdm conda). The commands that run the workflow for real are run by
+    the tests of what they do (test_workflow.py: the offline sample; test_slurm.py: the cluster
+    profile; test_conda.py: --sdm conda)."""
+    words = shlex.split(command)
+    if "--configfile" in words:
+        after = words[words.index("--configfile") + 1 :]
+        files = after[: next((i for i, word in enumerate(after) if word.startswith("-")), len(after))]
+        assert all(word.endswith((".yaml", ".yml", ".json")) for word in files), (
+            f"{document}: `{command}` puts a target among the config files"
+        )
+    for option, why in NOT_DRY_RUN.items():
+        if option in words:
+            pytest.skip(f"{document}: `{command}` {why}")
+    checkout = tmp_path / "mnist-cnn"
+    checkout.mkdir()
+    for path in ("Snakefile", "config.yaml", "config", "workflow", "envs", "profiles", "resources"):
+        source = REPO / path
+        if source.is_dir():
+            shutil.copytree(source, checkout / path, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, checkout / path)
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(REPO / "tests" / "conda_standin" / "bin"), os.environ["PATH"]]),
+    }
+    linting = "--lint" in words  # not a run: it runs as written
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", *([] if linting else ["--dry-run"]), *words[1:]],
+        cwd=checkout, capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, f"{document}: `{command}`\n{result.stdout}{result.stderr}"
+    assert ("in a good condition" if linting else "This was a dry-run") in result.stdout + result.stderr
