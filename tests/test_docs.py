@@ -136,17 +136,17 @@ def test_quoted_figures_are_those_of_their_results_file(document):
 
 
 def documented_commands() -> list[tuple[str, str]]:
-    """(document, command) of every ``snakemake`` command in a bash block of README.md and docs/,
-    as written (a trailing ``# comment`` left out)."""
-    found = []
+    """(documents, command) of every ``snakemake`` command in a bash block of README.md and docs/,
+    as written (a trailing ``# comment`` left out), each command once."""
+    found = {}
     for document in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
         for block in re.findall(r"^ *```bash\n(.*?)^ *```", document.read_text(), flags=re.M | re.S):
             for line in block.splitlines():
                 for part in line.split("&&"):  # each command of a chain
                     words = shlex.split(part, comments=True)
                     if words and Path(words[0]).name == "snakemake":
-                        found.append((str(document.relative_to(REPO)), " ".join(words)))
-    return found
+                        found.setdefault(" ".join(words), []).append(str(document.relative_to(REPO)))
+    return [(", ".join(documents), command) for command, documents in found.items()]
 
 
 # What a dry run cannot show, and the tests that run it instead.
