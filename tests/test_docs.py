@@ -107,11 +107,34 @@ def quoted_figures() -> dict[str, list[str]]:
 
 def own_digits_figures() -> list[str]:
     """The page's table of the sample model's predictions, and its accuracy, from
-    benchmarks/my_digits_run.py's file."""
+    benchmarks/my_digits_run.py's file; the conversion's figures, from the table that
+    benchmarks/handwriting_spread.py wrote (its seed 0 is the test's model)."""
     run = json.loads((REPO / "benchmarks" / "results" / "my_digits.json").read_text())
     rows = [f"| {p['image']} | {p['predicted']} | {p['probability']:.4f} |" for p in run["predictions"]]
     read = sum(str(p["predicted"]) == p["image"][0] for p in run["predictions"])  # 7b_drawing.png is a 7
+    spread = (REPO / "benchmarks" / "results" / "handwriting_spread.md").read_text()
+    seed_0 = {
+        (layout, kind): (int(rows), int(images))
+        for layout, kind, rows, images in re.findall(
+            r"^\| 0 \| (\w+) \| (\w+) \| (\d+) \| (\d+) \|", spread, re.M
+        )
+    }
+    names = {"png": "PNG", "jpeg": "JPEG, quality 75", "transparent_png": "transparent PNG"}
+    difference = dict(
+        re.findall(
+            r"(min|max|mean|standard deviation) (-?[\d.]+)", spread.split("Difference")[1].split("\n")[0]
+        )
+    )
+    changed = dict(re.findall(r"(min|max) (\d+)", spread.split("Predictions changed")[1].split("\n")[0]))
     return [
+        f"(as TSV rows: {seed_0['square', 'png'][0]})",
+        *(
+            f"| {name} | {seed_0['square', kind][1]} | {seed_0['off_centre', kind][1]} |"
+            for kind, name in names.items()
+        ),
+        f"changed what it reads for {changed['min']} to {changed['max']} of the 300 digits",
+        f"were {int(difference['min']):+d} to {int(difference['max']):+d} (mean {difference['mean']}, "
+        f"standard deviation {difference['standard deviation']})".replace("+-", "-"),
         "| image | Predicted | probability |\n|---|---:|---:|\n" + "\n".join(rows),
         f"about {run['test_accuracy']:.3f}",
         f"It reads {read} of the {len(rows)}",
