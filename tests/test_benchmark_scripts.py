@@ -1,9 +1,11 @@
-"""The benchmark scripts' own safety: they never delete a folder they did not make."""
+"""The benchmark scripts: they never delete a folder they did not make; what they measure comes through."""
 
+import json
 import re
 import subprocess
 import sys
 
+import pytest
 from workflow_runner import REPO
 
 from mnist_cnn import ZENODO_FILES
@@ -48,3 +50,27 @@ def test_the_wheels_carried_to_a_gpu_machine_are_pinned_as_requirements_txt_pins
     carried, pinned = pins(REPO / "benchmarks" / "gpu_wheels.txt"), pins(REPO / "requirements.txt")
     assert {"snakemake", "keras", "optree", "namex"} <= set(carried)
     assert {name: pinned.get(name) for name in carried} == carried
+
+
+def test_the_cpu_log_gives_each_test_phase_under_xdist_and_suite_time_sums_it_by_module(tmp_path):
+    """tests/conftest.py's --cpu-log, as benchmarks/suite_time.py runs it: a line per phase of each
+    test from the xdist controller, the CPU of a test that computes in its call."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from suite_time import cpu_summary
+
+    log = tmp_path / "cpu.jsonl"
+    tests = ["tests/test_config.py", "tests/test_evaluation.py::test_prediction_count_must_match_labels"]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider", f"--cpu-log={log}", *tests],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    phases = [json.loads(line) for line in log.read_text().splitlines()]
+    ran = int(re.search(r"(\d+) passed", result.stdout)[1])
+    assert len(phases) == 3 * ran
+    assert {phase["phase"] for phase in phases} == {"setup", "call", "teardown"}
+    assert all(phase["cpu_seconds"] >= 0 for phase in phases)
+    by_module, most = cpu_summary(log)
+    assert set(by_module) == {"tests/test_config.py", "tests/test_evaluation.py"}
+    assert sum(by_module.values()) == pytest.approx(sum(phase["cpu_seconds"] for phase in phases), abs=0.1)
+    assert len(most) == min(15, len(phases))
