@@ -14,7 +14,6 @@ the digits whose predicted class the conversion changes. Writes a Markdown table
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 from pathlib import Path
@@ -27,16 +26,10 @@ sys.path[:0] = [str(REPO / "tests"), str(REPO / "workflow" / "scripts")]
 from test_handwriting import first_test_digits, on_paper, predicted, save_as, trained_model  # noqa: E402
 
 from mnist_cnn.handwriting import convert_images  # noqa: E402
+from mnist_cnn.provenance import cpu_model  # noqa: E402
 
 LAYOUTS = ["square", "off_centre"]
 KINDS = ["png", "jpeg", "transparent_png"]
-
-
-def cpu() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:
@@ -66,7 +59,7 @@ def main() -> None:
             print(rows[-1], flush=True)
     right_as_rows, differences, changed = (np.array([row[i] for row in rows]) for i in (3, 5, 6))
     lines = [
-        f"Machine: {cpu()}, {os.cpu_count()} cores; {args.seeds} seeds x {len(converted)} kinds of image; "
+        f"Machine: {cpu_model()}, {os.cpu_count()} cores; {args.seeds} seeds x {len(converted)} kinds of image; "
         f"{len(labels)} test digits (`python benchmarks/handwriting_spread.py --seeds {args.seeds}`).",
         "",
         "| seed | layout | file | right as rows | right as images | difference | predictions changed |",

@@ -11,7 +11,6 @@ tests/test_docs.py checks the page's table and accuracy against the JSON file.
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -22,6 +21,10 @@ from pathlib import Path
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "workflow" / "scripts"))
+
+from mnist_cnn.provenance import cpu_model  # noqa: E402
+
 RESULTS = REPO / "benchmarks" / "results" / "my_digits.json"
 FIGURE = REPO / "docs" / "my_digits.png"
 TARGETS = [
@@ -29,13 +32,6 @@ TARGETS = [
     "results/applied/digits.png",
     "results/classification_report.tsv",
 ]
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def main(argv=None) -> int:

@@ -16,7 +16,6 @@ docs/development.md's times come from these files.
 import argparse
 import json
 import os
-import platform
 import re
 import resource
 import subprocess
@@ -25,18 +24,15 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "workflow" / "scripts"))
+
+from mnist_cnn.provenance import cpu_model  # noqa: E402
+
 RESULTS = REPO / "benchmarks" / "results"
 # "234.12s call     tests/test_slurm.py::test_x@test_slurm" (xdist adds "@<group>" to the id)
 DURATION = re.compile(r"^(\d+\.\d+)s (setup|call|teardown)\s+(\S.*?)(?:@[\w.-]+)?$")
 # "= 290 passed, 3 skipped in 701.52s (0:11:41) =" (with -ra, "short test summary info" precedes)
 OUTCOMES = re.compile(r"(\d+) (passed|failed|skipped|xfailed|xpassed|errors?|warnings?)")
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def slow_tests() -> list[str]:
