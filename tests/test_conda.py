@@ -9,7 +9,6 @@ which only the conda-demo job of .github/workflows/ci.yml runs.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import lock_envs
 import pytest
 import yaml
+from workflow_runner import checkout_copy
 
 from mnist_cnn import ZENODO_FILES, md5sum
 
@@ -34,8 +34,6 @@ SHIPPED = {
     "galaxy_workflow": ["--configfile", "config/galaxy_workflow.yaml"],
     "slurm_profile": ["--workflow-profile", "profiles/slurm", "--configfile", "config/sample.yaml"],
 }
-# What a checkout copy leaves out: what runs make, and what only a developer's checkout holds.
-NOT_COPIED = shutil.ignore_patterns(".git", ".venv", ".snakemake", "results", "logs", "__pycache__", "*.tsv")
 
 
 @pytest.fixture(scope="session")
@@ -79,12 +77,6 @@ def snakemake(venv: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
     )
     result.output = result.stdout + result.stderr
     return result
-
-
-def checkout_copy(folder: Path) -> Path:
-    """This repository's files as a clone has them, in ``folder``."""
-    shutil.copytree(REPO, folder, ignore=NOT_COPIED)
-    return folder
 
 
 def environments_of_jobs(workdir: Path) -> dict[str, set[str]]:

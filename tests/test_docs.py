@@ -4,7 +4,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import statistics
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import config_docs
 import pytest
 import workflow_diagram
 import yaml
-from workflow_runner import REPO
+from workflow_runner import REPO, checkout_copy
 
 
 def test_config_readme_is_what_config_docs_writes_from_the_schema():
@@ -196,14 +195,7 @@ def test_each_documented_snakemake_command_runs_as_written(document, command, tm
     for option, why in NOT_DRY_RUN.items():
         if option in words:
             pytest.skip(f"{document}: `{command}` {why}")
-    checkout = tmp_path / "mnist-cnn"
-    checkout.mkdir()
-    for path in ("Snakefile", "config.yaml", "config", "workflow", "envs", "profiles", "resources"):
-        source = REPO / path
-        if source.is_dir():
-            shutil.copytree(source, checkout / path, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, checkout / path)
+    checkout = checkout_copy(tmp_path / "mnist-cnn")
     env = {
         **os.environ,
         "PATH": os.pathsep.join([str(REPO / "tests" / "conda_standin" / "bin"), os.environ["PATH"]]),

@@ -3,6 +3,7 @@
 import functools
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,14 +57,9 @@ def dry_run_jobs(workdir: Path, config: dict, *args: str) -> list[dict]:
             jobs[-1]["job"] = (
                 line.split("log: ", 1)[1].split(",")[0].removeprefix("logs/").removesuffix(".log")
             )
-        elif jobs and line.strip().startswith("wildcards: "):
-            jobs[-1]["wildcards"] = dict(
-                item.split("=", 1) for item in line.split(":", 1)[1].strip().split(", ")
-            )
-        elif jobs and line.strip().startswith("resources: "):
-            jobs[-1]["resources"] = dict(
-                item.split("=", 1) for item in line.split(":", 1)[1].strip().split(", ")
-            )
+        elif jobs and line.strip().startswith(("wildcards: ", "resources: ")):  # name=value, ...
+            key, values = line.strip().split(": ", 1)
+            jobs[-1][key] = dict(item.split("=", 1) for item in values.split(", "))
     return jobs
 
 
@@ -103,10 +99,10 @@ def planned_jobs(config: dict, wildcards: bool = False) -> dict[str, str]:
 def report_files(config: dict) -> list[str]:
     """The files that the report of config.yaml's run with ``config`` on top shows: the outputs
     that the rules of its jobs mark with report() (workflow/rules/*.smk), with the jobs' wildcards."""
-    marked = {}
-    for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
-        for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
-            marked[block.split(":")[0]] = re.findall(r'report\(\s*"([^"]+)"', block)
+    # tools/ is on the tests' path, not on that of the benchmarks that import this module
+    from lock_envs import rule_blocks
+
+    marked = {name: re.findall(r'report\(\s*"([^"]+)"', block) for name, (_, block) in rule_blocks().items()}
     jobs = planned_jobs(config, wildcards=True).values()
     return sorted({path.format(**wildcards) for rule, wildcards in jobs for path in marked[rule]})
 
@@ -124,6 +120,19 @@ def per_run_jobs() -> list[str]:
     """The jobs made once per run (per experiment, per replicate), by their logs' names in a single run."""
     prefix = "experiments/a/"
     return [job.removeprefix(prefix) for job in planned_jobs(TWO_EXPERIMENTS) if job.startswith(prefix)]
+
+
+# What a checkout copy leaves out: what runs and the docs' build make, and what only a developer's
+# checkout holds.
+NOT_COPIED = shutil.ignore_patterns(
+    ".git", ".venv", ".snakemake", "results", "logs", "site", "__pycache__", "*.tsv"
+)
+
+
+def checkout_copy(folder: Path) -> Path:
+    """This repository's files as a clone has them, in ``folder``."""
+    shutil.copytree(REPO, folder, ignore=NOT_COPIED)
+    return folder
 
 
 # Snakemake deletes a failed job's declared outputs itself: a test of what a failing script leaves

@@ -56,15 +56,22 @@ ENVS = {
 }
 
 
-def rule_environments() -> dict[str, tuple[Path, Path]]:
-    """rule name -> (its script, its env file), as workflow/rules/*.smk declare them."""
+def rule_blocks() -> dict[str, tuple[Path, str]]:
+    """rule name -> (its file in workflow/rules/, the text of its definition)."""
     found = {}
     for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
         for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
-            name = block.split(":")[0]
-            conda = re.search(r'conda:\s+"([^"]+)"', block)
-            script = re.search(r'script:\s+"([^"]+)"', block)
-            found[name] = ((smk.parent / script[1]).resolve(), (smk.parent / conda[1]).resolve())
+            found[block.split(":")[0]] = (smk, block)
+    return found
+
+
+def rule_environments() -> dict[str, tuple[Path, Path]]:
+    """rule name -> (its script, its env file), as workflow/rules/*.smk declare them."""
+    found = {}
+    for name, (smk, block) in rule_blocks().items():
+        conda = re.search(r'conda:\s+"([^"]+)"', block)
+        script = re.search(r'script:\s+"([^"]+)"', block)
+        found[name] = ((smk.parent / script[1]).resolve(), (smk.parent / conda[1]).resolve())
     return found
 
 
