@@ -141,30 +141,19 @@ def test_the_sample_workflow_runs_each_job_in_its_rules_environment(conda_sample
     assert "confusion_matrix" in (conda_sample_run / "report.html").read_text()
 
 
-def test_a_sweep_with_replicates_runs_each_job_in_its_rules_environment(
-    snakemake_only, conda_prefix, tmp_path
-):
+def test_replicates_run_each_job_in_its_rules_environment(snakemake_only, conda_prefix, tmp_path):
+    """Two replicates of the tutorial's CNN, one epoch each, and their comparison: the train jobs
+    of both share one environment, and compare runs in its own."""
     workdir = checkout_copy(tmp_path / "mnist-cnn")
-    sweep = {
-        "fit": {"epochs": 1},
-        "replicates": 2,
-        "experiments": {
-            "cnn": {},
-            "dense": {
-                "model": {"layers": [{"type": "Dense", "args": {"units": 10, "activation": "softmax"}}]}
-            },
-        },
-    }
-    (workdir / "sweep.yaml").write_text(yaml.safe_dump(sweep))
-    targets = ["results/experiments/comparison.tsv", "results/experiments/differences.tsv"]
+    (workdir / "replicates.yaml").write_text(yaml.safe_dump({"fit": {"epochs": 1}, "replicates": 2}))
     result = snakemake(
         snakemake_only, workdir, "--cores", "2", "--sdm", "conda", "--conda-prefix", str(conda_prefix),
-        *targets, "--configfile", "config/sample.yaml", "sweep.yaml",
+        "results/replicates/comparison.tsv", "--configfile", "config/sample.yaml", "replicates.yaml",
     )  # fmt: skip
     assert result.returncode == 0, result.output
     used = assert_each_job_ran_in_its_rules_environment(workdir, conda_prefix)
     assert used == {"data.yaml", "keras.yaml", "evaluate.yaml", "compare.yaml"}
-    assert len(environments_of_jobs(workdir)["train"]) == 1  # four train jobs, one environment
+    assert len(environments_of_jobs(workdir)["train"]) == 1  # two train jobs, one environment
 
 
 @pytest.mark.parametrize("left_out", [None, "pooch"])

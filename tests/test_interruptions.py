@@ -159,7 +159,7 @@ def test_each_epoch_is_logged_as_it_ends_and_a_progress_bar_shown_only_in_a_term
     log = (workdir / "logs" / "train.log").read_text()
     epochs = re.findall(
         r"INFO epoch (\d+)/(\d+): accuracy 0\.\d{4}, loss \d+\.\d{4}, val_accuracy 0\.\d{4}, "
-        r"val_loss \d+\.\d{4}; \d+\.\d s, \d+ images/s\n",
+        r"val_loss \d+\.\d{4}; \d+\.\d s, \d+ images/s, \d+\.\d s of CPU\n",
         log,
     )
     assert epochs == [(str(epoch), str(EPOCHS)) for epoch in range(1, EPOCHS + 1)], log

@@ -82,6 +82,7 @@ class EpochProgress(keras.callbacks.Callback):
         if self.bar is not None:
             self.bar.set_description(f"epoch {epoch + 1}/{self.epochs}")
         self._since = self._epoch_since = time.perf_counter()
+        self._epoch_cpu_since = time.process_time()
 
     def on_train_batch_end(self, batch, logs=None):
         if self.bar is not None:
@@ -108,12 +109,13 @@ class EpochProgress(keras.callbacks.Callback):
             os.replace(partial, self.history_path)
         scores = ", ".join(f"{name} {value:.4f}" for name, value in row.items() if name != "epoch")
         logging.info(
-            "epoch %d/%d: %s; %.1f s, %.0f images/s",
+            "epoch %d/%d: %s; %.1f s, %.0f images/s, %.1f s of CPU",
             epoch + 1,
             self.epochs,
             scores,
             time.perf_counter() - self._epoch_since,
             self.images / self.epoch_seconds,
+            time.process_time() - self._epoch_cpu_since,
         )
 
     def on_train_end(self, logs=None):
