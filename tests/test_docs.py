@@ -157,17 +157,22 @@ def test_quoted_figures_are_those_of_their_results_file(document):
         assert figure in text, f"{document} does not quote {figure} as its results file says"
 
 
-def documented_commands() -> list[tuple[str, str]]:
-    """(documents, command) of every ``snakemake`` command in a bash block of README.md and docs/,
-    as written (a trailing ``# comment`` left out), each command once."""
+def commands_of(text: str) -> list[list[str]]:
+    """The words of each command of a shell script or block: one per line or part of a ``&&``
+    chain, a trailing ``# comment`` left out."""
+    parts = (part for line in text.splitlines() for part in line.split("&&"))
+    return [words for words in map(lambda part: shlex.split(part, comments=True), parts) if words]
+
+
+def documented_commands(snakemake: bool = True) -> list[tuple[str, str]]:
+    """(documents, command) of every ``snakemake`` command (``snakemake=False``: every other
+    command) in a bash block of README.md and docs/, as written, each command once."""
     found = {}
     for document in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
         for block in re.findall(r"^ *```bash\n(.*?)^ *```", document.read_text(), flags=re.M | re.S):
-            for line in block.splitlines():
-                for part in line.split("&&"):  # each command of a chain
-                    words = shlex.split(part, comments=True)
-                    if words and Path(words[0]).name == "snakemake":
-                        found.setdefault(" ".join(words), []).append(str(document.relative_to(REPO)))
+            for words in commands_of(block):
+                if (Path(words[0]).name == "snakemake") == snakemake:
+                    found.setdefault(shlex.join(words), []).append(str(document.relative_to(REPO)))
     return [(", ".join(documents), command) for command, documents in found.items()]
 
 
@@ -207,3 +212,57 @@ def test_each_documented_snakemake_command_runs_as_written(document, command, tm
     )  # fmt: skip
     assert result.returncode == 0, f"{document}: `{command}`\n{result.stdout}{result.stderr}"
     assert ("in a good condition" if linting else "This was a dry-run") in result.stdout + result.stderr
+
+
+# .ci/run's commands as the pages write them: without the flags that only make them quieter
+QUIET = {"-q", "-qq", "--quiet"}
+CI_COMMANDS = [
+    [word for word in words if word not in QUIET] for words in commands_of((REPO / ".ci" / "run").read_text())
+]
+# The scripts of the other commands, and the tests that run them
+SCRIPT_TESTS = {
+    "tools/check_reproducibility.py": "tests/test_reproducibility.py",
+    "tools/lock_envs.py": "tests/test_envs.py",
+    "tools/config_docs.py": "tests/test_docs.py",
+    "tools/workflow_diagram.py": "tests/test_docs.py",
+    "benchmarks/gpu_jax.py": "tests/test_jax.py",
+    "benchmarks/peer_vs_workflow.py": "tests/test_benchmark_scripts.py",  # up to its first check
+}
+# Commands that need what the tests cannot have, and what the tests run instead
+NOT_HERE = {
+    "snakedeploy": "fetches the workflow from GitHub; tests/test_module.py runs the host Snakefile it "
+    "writes, from a local git repository",
+    "pip": "tests/test_conda.py installs the same packages with the same constraints (with uv) into "
+    "the Snakemake-only environment its --sdm conda runs start from",
+}
+
+
+@pytest.mark.parametrize("document, command", documented_commands(snakemake=False))
+def test_each_documented_command_is_run_by_ci_or_a_test(document, command):
+    """Each command of the pages that is not snakemake (README.md's install and test commands,
+    development.md's checks, the scripts of tools/ and benchmarks/): a command of .ci/run as
+    written; or a script whose test runs it, and which takes every option the page gives it
+    (``--help`` lists them, of its subcommand if one is given); or one that needs what the tests
+    cannot have, said so."""
+    words = shlex.split(command)
+    if [word for word in words if word not in QUIET] in CI_COMMANDS:
+        return
+    script = next((word for word in words if word.endswith(".py")), None)
+    if script is None:
+        assert Path(words[0]).name in NOT_HERE, (
+            f"{document}: `{command}` is run neither by .ci/run nor by a test"
+        )
+        pytest.skip(f"{document}: `{command}` {NOT_HERE[Path(words[0]).name]}")
+    assert script in SCRIPT_TESTS, f"{document}: `{command}`: no test runs {script}"
+    assert Path(script).name in (REPO / SCRIPT_TESTS[script]).read_text(), (
+        f"{SCRIPT_TESTS[script]} does not run {script}"
+    )
+    after = words[words.index(script) + 1 :]
+    subcommand = after[: next((i for i, word in enumerate(after) if word.startswith("-")), len(after))]
+    shown = subprocess.run(
+        [sys.executable, script, *subcommand, "--help"], cwd=REPO, capture_output=True, text=True
+    )
+    assert shown.returncode == 0, f"{document}: `{command}`\n{shown.stdout}{shown.stderr}"
+    options = {word.split("=")[0] for word in after if word.startswith("--")}
+    unknown = [option for option in sorted(options) if not re.search(rf"{re.escape(option)}\b", shown.stdout)]
+    assert unknown == [], f"{document}: `{command}`: {script} has no option {', '.join(unknown)}"
