@@ -8,6 +8,10 @@ benchmarks/results/suite_time.json: the wall time, the CPU time of the processes
 outcome, the 15 slowest tests and the time of each test marked slow (setup, call and teardown),
 and, from tests/conftest.py's --cpu-log, the CPU seconds of each test module and the 15 tests that
 took the most (a test's own process and the subprocesses it waited for: snakemake and its jobs).
+Where the CPU goes: the machine's busy CPU seconds over the run (/proc/stat, all processes, SLURM's
+jobs and Chromium too), and the CPU seconds of every Python process by its program (snakemake,
+each rule script, pytest's workers, ...), which benchmarks/cpu_census/sitecustomize.py, put on
+the suite's PYTHONPATH, records as each exits (benchmarks/results/suite_time_processes.jsonl).
 docs/development.md's times come from these files.
 
     python benchmarks/suite_time.py [pytest_args ...]    # e.g. -n 3 for three workers
@@ -58,6 +62,35 @@ def cpu_summary(cpu_log: Path) -> tuple[dict[str, float], list[dict]]:
     return by_module, [{**phase, "test": phase["test"].split("@")[0]} for phase in most]
 
 
+CENSUS = REPO / "benchmarks" / "cpu_census"  # its sitecustomize.py
+
+
+def busy_cpu_seconds() -> float:
+    """CPU seconds the machine has spent on anything but idling and waiting for I/O since it started."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(
+        int, Path("/proc/stat").read_text().split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def census_environment(census: Path) -> dict[str, str]:
+    """This process's environment, in which every Python process writes its CPU seconds to ``census``."""
+    path = os.pathsep.join(filter(None, [str(CENSUS), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, "CPU_CENSUS_LOG": str(census)}
+
+
+def cpu_by_program(census: Path) -> dict[str, dict]:
+    """CPU seconds and process count of each program in the census, most CPU first."""
+    programs = {}
+    for line in census.read_text().splitlines() if census.exists() else []:
+        process = json.loads(line)
+        entry = programs.setdefault(process["program"], {"cpu_seconds": 0.0, "processes": 0})
+        entry["cpu_seconds"] += process["cpu_seconds"]
+        entry["processes"] += 1
+    ranked = sorted(programs.items(), key=lambda item: -item[1]["cpu_seconds"])
+    return {name: {**entry, "cpu_seconds": round(entry["cpu_seconds"], 1)} for name, entry in ranked}
+
+
 def summary(
     output: str, wall: float, cpu: float, command: list[str], returncode: int, slow: list[str], cpu_log: Path
 ) -> dict:
@@ -104,23 +137,34 @@ def main(argv=None):
     args.results.mkdir(parents=True, exist_ok=True)
     cpu_log = args.results / "suite_time_cpu.jsonl"
     cpu_log.unlink(missing_ok=True)
+    census = args.results / "suite_time_processes.jsonl"
+    census.unlink(missing_ok=True)
+    env = census_environment(census)
     command = [sys.executable, "-m", "pytest", "--durations=0", f"--cpu-log={cpu_log}", *args.pytest_args]
     slow = slow_tests()
     log = args.results / "suite_time.txt"  # written as the tests run
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, busy = resource.getrusage(resource.RUSAGE_CHILDREN), busy_cpu_seconds()
     start = time.perf_counter()
     with open(log, "w") as output:
-        returncode = subprocess.run(command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT).returncode
+        returncode = subprocess.run(
+            command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT, env=env
+        ).returncode
     wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    after, busy = resource.getrusage(resource.RUSAGE_CHILDREN), busy_cpu_seconds() - busy
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     output = log.read_text()
     shown = ["python", "-m", "pytest", "--durations=0", *args.pytest_args]
     result = summary(output, wall, cpu, shown, returncode, slow, cpu_log)
+    result["cpu_seconds_of_the_machine"] = round(busy, 1)
+    result["cpu_seconds_by_python_program"] = cpu_by_program(census)
     (args.results / "suite_time.json").write_text(json.dumps(result, indent=2) + "\n")
     print(
         json.dumps(
-            {key: value for key, value in result.items() if key not in ("slowest_15", "most_cpu_15")},
+            {
+                key: value
+                for key, value in result.items()
+                if key not in ("slowest_15", "most_cpu_15", "cpu_seconds_by_python_program")
+            },
             indent=2,
         )
     )

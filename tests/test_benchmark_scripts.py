@@ -54,15 +54,16 @@ def test_the_wheels_carried_to_a_gpu_machine_are_pinned_as_requirements_txt_pins
 
 def test_the_cpu_log_gives_each_test_phase_under_xdist_and_suite_time_sums_it_by_module(tmp_path):
     """tests/conftest.py's --cpu-log, as benchmarks/suite_time.py runs it: a line per phase of each
-    test from the xdist controller, the CPU of a test that computes in its call."""
+    test from the xdist controller, the CPU of a test that computes in its call. And its census of
+    the Python processes: pytest and its two workers, each with its CPU seconds."""
     sys.path.insert(0, str(REPO / "benchmarks"))
-    from suite_time import cpu_summary
+    from suite_time import census_environment, cpu_by_program, cpu_summary
 
-    log = tmp_path / "cpu.jsonl"
+    log, census = tmp_path / "cpu.jsonl", tmp_path / "processes.jsonl"
     tests = ["tests/test_config.py", "tests/test_evaluation.py::test_prediction_count_must_match_labels"]
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider", f"--cpu-log={log}", *tests],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        cwd=REPO, capture_output=True, text=True, timeout=300, env=census_environment(census),
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     phases = [json.loads(line) for line in log.read_text().splitlines()]
@@ -74,3 +75,8 @@ def test_the_cpu_log_gives_each_test_phase_under_xdist_and_suite_time_sums_it_by
     assert set(by_module) == {"tests/test_config.py", "tests/test_evaluation.py"}
     assert sum(by_module.values()) == pytest.approx(sum(phase["cpu_seconds"] for phase in phases), abs=0.1)
     assert len(most) == min(15, len(phases))
+    programs = cpu_by_program(census)
+    assert programs["pytest"]["processes"] == 1
+    assert programs["python -c (pytest-xdist workers, pip's helpers)"]["processes"] >= 2
+    assert all(entry["cpu_seconds"] > 0 for entry in programs.values())
+    assert list(programs) == sorted(programs, key=lambda name: -programs[name]["cpu_seconds"])
