@@ -57,6 +57,10 @@ def test_relative_links_of_readme_and_config_readme_lead_to_files():
             assert (document.parent / target).exists(), f"{document.name} links to {target}, which is missing"
 
 
+# benchmarks/cpu_census/sitecustomize.py's name for the processes that pytest-xdist's workers run in
+XDIST_WORKERS = "python -c (pytest-xdist workers, pip's helpers)"
+
+
 def quoted_figures() -> dict[str, list[str]]:
     """Each measured figure that a document quotes, as it must be written there, from the file
     that the script measuring it wrote."""
@@ -71,6 +75,7 @@ def quoted_figures() -> dict[str, list[str]]:
     delay = json.loads((results / "slurm_conf_delay.json").read_text())["wall_seconds_median"]
     suite = json.loads((results / "suite_time.json").read_text())
     suite_figures = [f"{suite['tests_run']} tests", f"{suite['wall_minutes']:.1f} minutes"]
+    programs = suite["cpu_seconds_by_python_program"]
     return {
         "README.md": [
             f"**{default_run:.1f} s**",
@@ -85,7 +90,13 @@ def quoted_figures() -> dict[str, list[str]]:
             f"median is {ratio:.2f} times the peer's",
             f"the same job's {same_job / statistics.median(r['wall_s'] for r in peer['peer']):.2f} times",
         ],
-        "docs/development.md": [*suite_figures, f"{suite['cpu_seconds_of_waited_processes']:.0f} s of CPU"],
+        "docs/development.md": [
+            *suite_figures,
+            f"{suite['cpu_seconds_of_waited_processes']:.0f} s of CPU",
+            f"busy for {suite['cpu_seconds_of_the_machine']:.0f} CPU-seconds",
+            f"{programs['snakemake']['processes']} `snakemake` commands took {programs['snakemake']['cpu_seconds']:.0f} s",
+            f"the tests themselves run, {programs[XDIST_WORKERS]['cpu_seconds']:.0f} s",
+        ],
         "docs/sweeps.md": [
             f"from {summary['test_accuracy_min']:.4f} to {summary['test_accuracy_max']:.4f} over seeds 0 to 4",
             f"| single run | 5 | {summary['test_accuracy_mean']:.4f} | {summary['test_accuracy_sd']:.4g} | "
