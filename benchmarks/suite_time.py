@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 from mnist_cnn.provenance import cpu_model  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
+CENSUS = REPO / "benchmarks" / "cpu_census"  # its sitecustomize.py, put on the suite's PYTHONPATH
 # "234.12s call     tests/test_slurm.py::test_x@test_slurm" (xdist adds "@<group>" to the id)
 DURATION = re.compile(r"^(\d+\.\d+)s (setup|call|teardown)\s+(\S.*?)(?:@[\w.-]+)?$")
 # "= 290 passed, 3 skipped in 701.52s (0:11:41) =" (with -ra, "short test summary info" precedes)
@@ -60,9 +61,6 @@ def cpu_summary(cpu_log: Path) -> tuple[dict[str, float], list[dict]]:
     }
     most = sorted(phases, key=lambda phase: -phase["cpu_seconds"])[:15]
     return by_module, [{**phase, "test": phase["test"].split("@")[0]} for phase in most]
-
-
-CENSUS = REPO / "benchmarks" / "cpu_census"  # its sitecustomize.py
 
 
 def busy_cpu_seconds() -> float:
@@ -143,14 +141,14 @@ def main(argv=None):
     command = [sys.executable, "-m", "pytest", "--durations=0", f"--cpu-log={cpu_log}", *args.pytest_args]
     slow = slow_tests()
     log = args.results / "suite_time.txt"  # written as the tests run
-    before, busy = resource.getrusage(resource.RUSAGE_CHILDREN), busy_cpu_seconds()
+    before, busy_before = resource.getrusage(resource.RUSAGE_CHILDREN), busy_cpu_seconds()
     start = time.perf_counter()
     with open(log, "w") as output:
         returncode = subprocess.run(
             command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT, env=env
         ).returncode
     wall = time.perf_counter() - start
-    after, busy = resource.getrusage(resource.RUSAGE_CHILDREN), busy_cpu_seconds() - busy
+    after, busy = resource.getrusage(resource.RUSAGE_CHILDREN), busy_cpu_seconds() - busy_before
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     output = log.read_text()
     shown = ["python", "-m", "pytest", "--durations=0", *args.pytest_args]

@@ -184,8 +184,8 @@ def documented_commands(snakemake: bool = True) -> list[tuple[str, str]]:
     for document in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
         for block in re.findall(r"^ *```bash\n(.*?)^ *```", document.read_text(), flags=re.M | re.S):
             for words in commands_of(block):
-                if (Path(words[0]).name == "snakemake") == snakemake:
-                    found.setdefault(shlex.join(words), []).append(str(document.relative_to(REPO)))
+                if (Path(words[0]).name == "snakemake") == snakemake:  # each page once, in order
+                    found.setdefault(shlex.join(words), {})[str(document.relative_to(REPO))] = None
     return [(", ".join(documents), command) for command, documents in found.items()]
 
 
