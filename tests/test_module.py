@@ -1,7 +1,9 @@
 """Another workflow loads this one as a Snakemake module, as docs/module.md shows, with its own config."""
 
+import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -13,9 +15,13 @@ from workflow_runner import REPO
 
 # The host Snakefiles of docs/module.md as written: the first with this checkout as its mnist-cnn/
 # folder, the second loading this workflow from its git repository at a tag (snakedeploy's form).
-HOST_SNAKEFILE, DEPLOYED_SNAKEFILE = re.findall(
+HOST_SNAKEFILE, DEPLOYED_SNAKEFILE, _ = re.findall(
     r"```python\n(.*?)```", (REPO / "docs" / "module.md").read_text(), re.S
 )
+# docs/module.md's commands for a host that loads this workflow with gitfile(): its run and its report
+GITFILE_COMMANDS = re.search(
+    r"```bash\n(.*?)```", (REPO / "docs" / "module.md").read_text().split("(gitfile)")[1], re.S
+)[1].splitlines()
 
 
 def test_a_host_workflow_runs_this_one_as_a_module(tmp_path):
@@ -45,50 +51,92 @@ def git(*args, cwd):
     )
 
 
-def test_a_host_workflow_loads_this_one_from_its_git_repository(tmp_path):
-    """github("owner/repo", path=..., tag=...) without the network: every file a job needs comes
-    through Snakemake's source cache, from a git repository whose work tree is gone."""
-    source = tmp_path / "source"  # this checkout's files as git tracks them, committed and tagged
+def tagged_repository(folder, tag):
+    """A git repository in ``folder`` holding this checkout's files as git tracks them, committed
+    and tagged ``tag``; then its work tree emptied (every file deleted but .git), so that what is
+    read from it comes from git's objects."""
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True, check=True)
     for name in filter(None, tracked.stdout.split("\0")):
         if (REPO / name).is_file():
-            (source / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, source / name)
-    git("init", "--quiet", cwd=source)
-    git("add", "--all", cwd=source)
-    git("commit", "--quiet", "--message", "this checkout", cwd=source)
-    git("tag", "v1.0.0", cwd=source)
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, folder / name)
+    git("init", "--quiet", cwd=folder)
+    git("add", "--all", cwd=folder)
+    git("commit", "--quiet", "--message", "this checkout", cwd=folder)
+    git("tag", tag, cwd=folder)
+    for path in folder.iterdir():
+        if path.name != ".git":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return folder
+
+
+def host_workflow(folder, snakefile):
+    """A host workflow in ``folder``: ``snakefile``, and its config/config.yaml giving this
+    workflow the sample, one epoch."""
+    (folder / "config").mkdir(parents=True)
+    (folder / "Snakefile").write_text(snakefile)
+    config = {"mnist_cnn": {"data": {"dir": str(SAMPLE)}, "fit": {"epochs": 1, "batch_size": 100}}}
+    (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    return folder
+
+
+def snakemake_in(folder, *args, cache):
+    """``snakemake *args`` in ``folder`` with its source cache below ``cache``, where git may read
+    files only (a fetch from github.com would fail), and no path to this checkout."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "GIT_ALLOW_PROTOCOL": "file"}
+    env.pop("PYTHONPATH", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args], cwd=folder, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def test_a_host_workflow_loads_this_one_from_its_git_repository(tmp_path):
+    """github("owner/repo", path=..., tag=...) without the network: the whole run planned, and a
+    job run that imports the package from Snakemake's source cache, of a repository whose work tree
+    is gone."""
     # Snakemake's own clone of github.com/example/mnist-cnn, where it keeps it (XDG_CACHE_HOME)
     cache = tmp_path / "cache"
     source_cache = cache / "snakemake" / "snakemake" / "source-cache"
     clone = source_cache / "snakemake-git-cache" / "github.com" / "example" / "mnist-cnn"
-    git("clone", "--quiet", "--bare", str(source), str(clone), cwd=tmp_path)
-    shutil.rmtree(source)
-    host = tmp_path / "host"
-    (host / "config").mkdir(parents=True)
+    repository = tagged_repository(tmp_path / "mnist-cnn", "v1.0.0")
+    git("clone", "--quiet", "--bare", str(repository), str(clone), cwd=tmp_path)
+    shutil.rmtree(repository)
     snakefile = DEPLOYED_SNAKEFILE.replace("<owner>/<repo>", "example/mnist-cnn").replace("<tag>", "v1.0.0")
-    (host / "Snakefile").write_text(snakefile)
-    config = {"mnist_cnn": {"data": {"dir": str(SAMPLE)}, "fit": {"epochs": 1, "batch_size": 100}}}
-    (host / "config" / "config.yaml").write_text(yaml.safe_dump(config))
-    # git may read files only: a fetch from github.com would fail
-    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "GIT_ALLOW_PROTOCOL": "file"}
-    env.pop("PYTHONPATH", None)
-    for args in (["--cores", "2"], ["--report", "report.html"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "snakemake", *args], cwd=host, env=env, capture_output=True, text=True
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-    predictions = pd.read_csv(host / "mnist" / "results" / "predictions.tsv", sep="\t")
-    assert predictions.columns.tolist() == ["Predicted"] and len(predictions) == 1000
-    assert (host / "mnist" / "results" / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
-    assert "confusion_matrix.png" in (host / "report.html").read_text()
-    # the package the scripts imported, beside them in the source cache (git show drops the last newline)
+    host = host_workflow(tmp_path / "host", snakefile)
+    planned = snakemake_in(host, "--dry-run", cache=cache)
+    for rule in ("mnist_check_data", "mnist_train", "mnist_predict", "mnist_evaluate"):
+        assert f"rule {rule}:" in planned
+    snakemake_in(host, "--cores", "1", "mnist/results/model/model_config.json", cache=cache)
+    assert json.loads((host / "mnist" / "results" / "model" / "model_config.json").read_text())["config"][
+        "layers"
+    ]
+    # the package the script imported, beside it in the source cache (git show drops the last newline)
     cached = source_cache / "hosted-git" / "githubfile" / "github.com" / "example" / "mnist-cnn" / "v1.0.0"
     package = REPO / "workflow" / "scripts" / "mnist_cnn"
     for module in package.glob("*.py"):
         cached_module = cached / "workflow" / "scripts" / "mnist_cnn" / module.name
         assert cached_module.read_text().rstrip() == module.read_text().rstrip()
-    assert (cached / "workflow" / "scripts" / "train.py").is_file()
+    assert (cached / "workflow" / "scripts" / "model_config.py").is_file()
+
+
+def test_a_host_workflow_loads_a_tag_of_a_local_repository_with_gitfile(tmp_path):
+    """gitfile(repo_path=..., path=..., tag=...), as docs/module.md shows it, from a repository
+    whose work tree is empty: the sample to the confusion matrix, and the report."""
+    repository = tagged_repository(tmp_path / "mnist-cnn", "v1.0.0")
+    gitfile = re.search(r"gitfile\(.*\)", (REPO / "docs" / "module.md").read_text())[0]
+    gitfile = gitfile.replace("/path/to/mnist-cnn", str(repository)).replace("<tag>", "v1.0.0")
+    host = host_workflow(tmp_path / "host", re.sub(r"github\(.*\)", gitfile, DEPLOYED_SNAKEFILE))
+    run, report = (shlex.split(command) for command in GITFILE_COMMANDS)
+    output = snakemake_in(host, *run[1:], cache=tmp_path / "cache")
+    for rule in ("mnist_check_data", "mnist_train", "mnist_predict", "mnist_evaluate"):
+        assert f"rule {rule}:" in output
+    predictions = pd.read_csv(host / "mnist" / "results" / "predictions.tsv", sep="\t")
+    assert predictions.columns.tolist() == ["Predicted"] and len(predictions) == 1000
+    assert (host / "mnist" / "results" / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+    snakemake_in(host, *report[1:], cache=tmp_path / "cache")
+    assert "confusion_matrix.png" in (host / "report.html").read_text()
 
 
 def test_the_package_files_named_for_a_module_loaded_from_git_are_all_its_files():

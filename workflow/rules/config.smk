@@ -1,7 +1,9 @@
 # Loading and validating the config: the schema, the optimizer's args across config files,
 # the experiments, the checks across keys; the constants read from it.
 import math
+import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -58,6 +60,12 @@ def package_folder():
     if checkout():
         return checkout() / "workflow" / "scripts"
     cached = [Path(workflow.source_path(f"../scripts/mnist_cnn/{name}")) for name in PACKAGE_FILES]
+    for name, entry in zip(PACKAGE_FILES, cached):
+        # gitfile(): Snakemake names a cache entry <file>@<tag>, which Python does not import
+        if entry.name != name and not entry.with_name(name).exists():
+            copy = entry.with_name(f"{name}.{os.getpid()}")
+            shutil.copyfile(entry, copy)
+            os.replace(copy, entry.with_name(name))  # whole, as another snakemake may read it
     return cached[0].parent.parent
 
 
