@@ -62,7 +62,7 @@ def package_folder():
     cached = [Path(workflow.source_path(f"../scripts/mnist_cnn/{name}")) for name in PACKAGE_FILES]
     for name, entry in zip(PACKAGE_FILES, cached):
         # gitfile(): Snakemake names a cache entry <file>@<tag>, which Python does not import
-        if entry.name != name and not entry.with_name(name).exists():
+        if entry.name != name:
             copy = entry.with_name(f"{name}.{os.getpid()}")
             shutil.copyfile(entry, copy)
             os.replace(copy, entry.with_name(name))  # whole, as another snakemake may read it
