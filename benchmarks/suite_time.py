@@ -127,18 +127,25 @@ def summary(
     }
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="more arguments for pytest")
+def arguments(argv=None) -> tuple[argparse.Namespace, list[str]]:
+    """This script's options, and every other argument, for pytest, in its order."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        usage="%(prog)s [-h] [--results RESULTS] [more arguments for pytest, such as -m 'not slow']",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for suite_time.txt and .json")
-    args = parser.parse_args(argv)
+    return parser.parse_known_args(argv)
+
+
+def main(argv=None):
+    args, pytest_args = arguments(argv)
     args.results.mkdir(parents=True, exist_ok=True)
     cpu_log = args.results / "suite_time_cpu.jsonl"
     cpu_log.unlink(missing_ok=True)
     census = args.results / "suite_time_processes.jsonl"
     census.unlink(missing_ok=True)
     env = census_environment(census)
-    command = [sys.executable, "-m", "pytest", "--durations=0", f"--cpu-log={cpu_log}", *args.pytest_args]
+    command = [sys.executable, "-m", "pytest", "--durations=0", f"--cpu-log={cpu_log}", *pytest_args]
     slow = slow_tests()
     log = args.results / "suite_time.txt"  # written as the tests run
     before, busy_before = resource.getrusage(resource.RUSAGE_CHILDREN), busy_cpu_seconds()
@@ -151,7 +158,7 @@ def main(argv=None):
     after, busy = resource.getrusage(resource.RUSAGE_CHILDREN), busy_cpu_seconds() - busy_before
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     output = log.read_text()
-    shown = ["python", "-m", "pytest", "--durations=0", *args.pytest_args]
+    shown = ["python", "-m", "pytest", "--durations=0", *pytest_args]
     result = summary(output, wall, cpu, shown, returncode, slow, cpu_log)
     result["cpu_seconds_of_the_machine"] = round(busy, 1)
     result["cpu_seconds_by_python_program"] = cpu_by_program(census)

@@ -1,9 +1,11 @@
 """The benchmark scripts: they never delete a folder they did not make; what they measure comes through."""
 
+import argparse
 import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from workflow_runner import REPO
@@ -80,3 +82,14 @@ def test_the_cpu_log_gives_each_test_phase_under_xdist_and_suite_time_sums_it_by
     assert programs["python -c (pytest-xdist workers, pip's helpers)"]["processes"] >= 2
     assert all(entry["cpu_seconds"] > 0 for entry in programs.values())
     assert list(programs) == sorted(programs, key=lambda name: -programs[name]["cpu_seconds"])
+
+
+def test_suite_time_passes_pytest_options_on_in_their_order():
+    """`python benchmarks/suite_time.py -n 3`, as its docstring shows: pytest's options, with their
+    values, wherever they stand; --results is the script's own."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from suite_time import RESULTS, arguments
+
+    args, pytest_args = arguments(["-n", "3", "--results", "elsewhere", "tests", "-m", "not slow"])
+    assert args.results == Path("elsewhere") and pytest_args == ["-n", "3", "tests", "-m", "not slow"]
+    assert arguments([]) == (argparse.Namespace(results=RESULTS), [])
