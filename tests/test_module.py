@@ -13,22 +13,21 @@ import yaml
 from conftest import SAMPLE
 from workflow_runner import REPO
 
+MODULE_PAGE = (REPO / "docs" / "module.md").read_text()
 # The host Snakefiles of docs/module.md as written: the first with this checkout as its mnist-cnn/
-# folder, the second loading this workflow from its git repository at a tag (snakedeploy's form).
-HOST_SNAKEFILE, DEPLOYED_SNAKEFILE, _ = re.findall(
-    r"```python\n(.*?)```", (REPO / "docs" / "module.md").read_text(), re.S
-)
+# folder, the second loading this workflow from its git repository at a tag (snakedeploy's form);
+# then the snakefile: that loads it from a local repository with gitfile() instead.
+HOST_SNAKEFILE, DEPLOYED_SNAKEFILE, GITFILE_SNAKEFILE = re.findall(r"```python\n(.*?)```", MODULE_PAGE, re.S)
 # docs/module.md's commands for a host that loads this workflow with gitfile(): its run and its report
-GITFILE_COMMANDS = re.search(
-    r"```bash\n(.*?)```", (REPO / "docs" / "module.md").read_text().split("(gitfile)")[1], re.S
-)[1].splitlines()
+GITFILE_COMMANDS = re.search(r"```bash\n(.*?)```", MODULE_PAGE.split("(gitfile)")[1], re.S)[1].splitlines()
+# The host's config: this workflow on the sample, one epoch
+HOST_CONFIG = {"mnist_cnn": {"data": {"dir": str(SAMPLE)}, "fit": {"epochs": 1, "batch_size": 100}}}
 
 
 def test_a_host_workflow_runs_this_one_as_a_module(tmp_path):
     (tmp_path / "Snakefile").write_text(HOST_SNAKEFILE)
     (tmp_path / "mnist-cnn").symlink_to(REPO)
-    config = {"mnist_cnn": {"data": {"dir": str(SAMPLE)}, "fit": {"epochs": 1, "batch_size": 100}}}
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(HOST_CONFIG))
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "--cores", "2"], cwd=tmp_path, capture_output=True, text=True
     )
@@ -71,12 +70,10 @@ def tagged_repository(folder, tag):
 
 
 def host_workflow(folder, snakefile):
-    """A host workflow in ``folder``: ``snakefile``, and its config/config.yaml giving this
-    workflow the sample, one epoch."""
+    """A host workflow in ``folder``: ``snakefile``, and HOST_CONFIG as its config/config.yaml."""
     (folder / "config").mkdir(parents=True)
     (folder / "Snakefile").write_text(snakefile)
-    config = {"mnist_cnn": {"data": {"dir": str(SAMPLE)}, "fit": {"epochs": 1, "batch_size": 100}}}
-    (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    (folder / "config" / "config.yaml").write_text(yaml.safe_dump(HOST_CONFIG))
     return folder
 
 
@@ -125,7 +122,7 @@ def test_a_host_workflow_loads_a_tag_of_a_local_repository_with_gitfile(tmp_path
     """gitfile(repo_path=..., path=..., tag=...), as docs/module.md shows it, from a repository
     whose work tree is empty: the sample to the confusion matrix, and the report."""
     repository = tagged_repository(tmp_path / "mnist-cnn", "v1.0.0")
-    gitfile = re.search(r"gitfile\(.*\)", (REPO / "docs" / "module.md").read_text())[0]
+    gitfile = re.search(r"gitfile\(.*\)", GITFILE_SNAKEFILE)[0]
     gitfile = gitfile.replace("/path/to/mnist-cnn", str(repository)).replace("<tag>", "v1.0.0")
     host = host_workflow(tmp_path / "host", re.sub(r"github\(.*\)", gitfile, DEPLOYED_SNAKEFILE))
     run, report = (shlex.split(command) for command in GITFILE_COMMANDS)
