@@ -7,17 +7,19 @@ Skipped where SLURM is not installed, except in CI (CI=true), where that is a fa
 """
 
 import gzip
-import math
 import os
-import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 from slurm_cluster import SlurmCluster, why_not_here
+from test_interruptions import saved_epoch
 from workflow_runner import KEEP_INCOMPLETE, REPO, files_below, planned_jobs, planned_resources, run_snakemake
 from zenodo_server import FakeZenodo
 
@@ -190,28 +192,42 @@ def test_a_failing_job_fails_the_run(cluster, tmp_path):
     assert files_below(tmp_path / "run" / "results") == []
 
 
-# CPU seconds of training that the test asks for, at the CPU seconds per epoch that sample_run's
-# train job logged. The train job runs on one thread here, so that its first attempt, killed at
-# its 1-minute limit (SLURM checks limits every 30 s, then gives KillWait's 5 s), can spend at
-# most about 95 s of CPU on it, however busy or idle the machine is: more than that, as little
-# as that, and the job keeps one core busy, not all of them.
-TRAINING_CPU_SECONDS = 120
+def stop_train_once_it_has_saved_an_epoch(workdir: Path, stopped: list[int]) -> None:
+    """SIGSTOP the train job's Python process in ``workdir`` as soon as it has saved an epoch's
+    state, and append its process id to ``stopped``: SLURM's clock runs on to the job's time limit
+    while the job spends no CPU. (In a thread of its own; it gives up after TIMEOUT seconds.)"""
+    deadline = time.monotonic() + TIMEOUT
+    while saved_epoch(workdir) < 1:
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
+    for process in Path("/proc").glob("[0-9]*"):
+        try:
+            script = process.joinpath("cmdline").read_bytes().split(b"\0")[1].decode()
+            in_workdir = process.joinpath("cwd").resolve() == workdir.resolve()
+        except (OSError, IndexError):  # ended meanwhile, or no arguments
+            continue
+        if in_workdir and "/.snakemake/scripts/" in script and script.endswith(".train.py"):
+            os.kill(int(process.name), signal.SIGSTOP)
+            stopped.append(int(process.name))
+            return
 
 
-def test_a_train_job_past_its_time_limit_is_retried_with_more_time_and_resumes(cluster, sample_run, tmp_path):
-    # CPU seconds of an epoch of the sample: sample_run's second (the first also traces)
-    epoch_line = next(
-        line
-        for line in (sample_run[0] / "logs" / "train.log").read_text().splitlines()
-        if "INFO epoch 2/2:" in line
-    )
-    epoch_cpu_seconds = float(re.search(r", ([\d.]+) s of CPU$", epoch_line)[1])
-    epochs = max(10, math.ceil(TRAINING_CPU_SECONDS / epoch_cpu_seconds))
+def test_a_train_job_past_its_time_limit_is_retried_with_more_time_and_resumes(cluster, tmp_path):
+    # Its first attempt is stopped (SIGSTOP) once it has saved an epoch, and killed by SLURM at its
+    # 1-minute limit (SLURM checks limits every 30 s, then gives KillWait's 5 s) without training
+    # on for that minute; the second attempt goes on from the saved epoch.
+    epochs = 10
     data = tmp_path / "data"
     data.mkdir()
     for name in ZENODO_FILES:
         (data / f"{name}.gz").write_bytes((SAMPLE / f"{name}.gz").read_bytes())
     config = {"data": {"dir": str(data)}, "fit": {"epochs": epochs, "batch_size": 100}}
+    stopped = []
+    stopper = threading.Thread(
+        target=stop_train_once_it_has_saved_an_epoch, args=(tmp_path / "run", stopped), daemon=True
+    )
+    stopper.start()
     # The rule's first 60 minutes cannot run out in a test: 1 minute at the first attempt, 10 at the
     # second, as an expression of the attempt as the rules' own (workflow/rules/resources.smk: by_attempt).
     result = run_on_slurm(
@@ -219,6 +235,7 @@ def test_a_train_job_past_its_time_limit_is_retried_with_more_time_and_resumes(c
         "--set-resources", "train:runtime=10**(attempt-1)", "--set-threads", "train=1", timeout=900,
     )  # fmt: skip
     assert result.returncode == 0, result.output
+    assert len(stopped) == 1, "the first attempt's train process was not found to stop"
     finished = cluster.finished_jobs()
     attempts = [finished[log.stem] for log in slurm_logs(tmp_path / "run")["train"]]
     assert [(job["JobState"], job["TimeLimit"]) for job in attempts] == [
