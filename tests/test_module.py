@@ -16,7 +16,7 @@ from workflow_runner import REPO
 MODULE_PAGE = (REPO / "docs" / "module.md").read_text()
 # The host Snakefiles of docs/module.md as written: the first with this checkout as its mnist-cnn/
 # folder, the second loading this workflow from its git repository at a tag (snakedeploy's form);
-# then the snakefile: that loads it from a local repository with gitfile() instead.
+# then the Snakefile that loads it from a local repository with gitfile() instead.
 HOST_SNAKEFILE, DEPLOYED_SNAKEFILE, GITFILE_SNAKEFILE = re.findall(r"```python\n(.*?)```", MODULE_PAGE, re.S)
 # docs/module.md's commands for a host that loads this workflow with gitfile(): its run and its report
 GITFILE_COMMANDS = re.search(r"```bash\n(.*?)```", MODULE_PAGE.split("(gitfile)")[1], re.S)[1].splitlines()
