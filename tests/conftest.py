@@ -93,9 +93,10 @@ def pytest_sessionstart(session):
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's (not there with -p no:xdist)
 def pytest_xdist_auto_num_workers(config):
-    """`-n auto`: a worker per CPU, and two more, for the tests that mostly wait (on SLURM's
-    status checks, on installs) while the others compute."""
-    return len(os.sched_getaffinity(0)) + 2
+    """`-n auto`: a worker per CPU, and one more, for the tests that mostly wait (on SLURM's
+    status checks, on installs) while the others compute. (Two more kept 2 cores as busy, but
+    with 8 % more CPU for the same tests: benchmarks/suite_time.py with -n 4 and -n 3.)"""
+    return len(os.sched_getaffinity(0)) + 1
 
 
 def shared_fixture_group(item: pytest.Item) -> str | None:
