@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -192,15 +191,15 @@ def test_a_failing_job_fails_the_run(cluster, tmp_path):
     assert files_below(tmp_path / "run" / "results") == []
 
 
-def stop_train_once_it_has_saved_an_epoch(workdir: Path, stopped: list[int]) -> None:
+def stop_train_once_it_has_saved_an_epoch(
+    workdir: Path, stopped: list[int], run_ended: threading.Event
+) -> None:
     """SIGSTOP the train job's Python process in ``workdir`` as soon as it has saved an epoch's
     state, and append its process id to ``stopped``: SLURM's clock runs on to the job's time limit
-    while the job spends no CPU. (In a thread of its own; it gives up after TIMEOUT seconds.)"""
-    deadline = time.monotonic() + TIMEOUT
+    while the job spends no CPU. (In a thread of its own; it gives up when ``run_ended`` is set.)"""
     while saved_epoch(workdir) < 1:
-        if time.monotonic() > deadline:
+        if run_ended.wait(0.05):
             return
-        time.sleep(0.05)
     for process in Path("/proc").glob("[0-9]*"):
         try:
             script = process.joinpath("cmdline").read_bytes().split(b"\0")[1].decode()
@@ -223,17 +222,21 @@ def test_a_train_job_past_its_time_limit_is_retried_with_more_time_and_resumes(c
     for name in ZENODO_FILES:
         (data / f"{name}.gz").write_bytes((SAMPLE / f"{name}.gz").read_bytes())
     config = {"data": {"dir": str(data)}, "fit": {"epochs": epochs, "batch_size": 100}}
-    stopped = []
+    stopped, run_ended = [], threading.Event()
     stopper = threading.Thread(
-        target=stop_train_once_it_has_saved_an_epoch, args=(tmp_path / "run", stopped), daemon=True
+        target=stop_train_once_it_has_saved_an_epoch, args=(tmp_path / "run", stopped, run_ended)
     )
     stopper.start()
     # The rule's first 60 minutes cannot run out in a test: 1 minute at the first attempt, 10 at the
     # second, as an expression of the attempt as the rules' own (workflow/rules/resources.smk: by_attempt).
-    result = run_on_slurm(
-        cluster, tmp_path / "run", config, "results/model/train_metrics.tsv",
-        "--set-resources", "train:runtime=10**(attempt-1)", "--set-threads", "train=1", timeout=900,
-    )  # fmt: skip
+    try:
+        result = run_on_slurm(
+            cluster, tmp_path / "run", config, "results/model/train_metrics.tsv",
+            "--set-resources", "train:runtime=10**(attempt-1)", "--set-threads", "train=1", timeout=900,
+        )  # fmt: skip
+    finally:
+        run_ended.set()
+        stopper.join()
     assert result.returncode == 0, result.output
     assert len(stopped) == 1, "the first attempt's train process was not found to stop"
     finished = cluster.finished_jobs()
